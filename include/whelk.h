@@ -1,0 +1,669 @@
+/*
+ * whelk.h -- run programs and pipelines from C as easily as a shell script,
+ * with the safety a library owes the program that links it.
+ *
+ * Copyright (c) 2026 the libwhelk authors.  zlib license (see COPYING).
+ *
+ * The one public header of libwhelk.  Sections:
+ *   1. versions and constants
+ *   2. commands         (whelk_cmd: argv, env, cwd, stderr)
+ *   3. pipelines        (whelk_pipeline: stages, stdin/stdout, policy)
+ *   4. streaming        (line and chunk callbacks, decoding, hooks)
+ *   5. running          (whelk_run, whelk_sh, the asynchronous whelk_proc)
+ *   6. results
+ *   7. errors
+ *   8. shells           (whelk_shell: defaults shared by many commands)
+ *   9. many at once     (whelk_run_many)
+ *
+ * Conventions that hold for every function below:
+ *   - Setters copy the strings and bytes they are given; the caller keeps
+ *     ownership of its own buffers and descriptors.
+ *   - Builder calls (whelk_cmd_*, whelk_pipeline_* setters) never fail
+ *     loudly: a bad argument or a failed allocation is remembered in the
+ *     object, and the run that uses it fails with that error
+ *     (WHELK_E_INVALID or WHELK_E_NOMEM) before anything is spawned.
+ *     Passing NULL as the object makes a setter do nothing.
+ *   - Every *_free function accepts NULL.
+ *   - The library never exits, aborts or prints, installs no signal
+ *     handler, changes no signal disposition, reaps only the children it
+ *     spawned (never waitpid(-1)), and makes every descriptor close-on-exec.
+ *     A child sees fds 0, 1 and 2 and nothing else.
+ *   - Distinct objects may be used from distinct threads at the same time.
+ *     A pipeline is not modified by running it, so one pipeline may be run
+ *     by several threads at once as long as no thread changes it meanwhile.
+ */
+#ifndef WHELK_H
+#define WHELK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(WHELK_BUILDING) && defined(__GNUC__)
+#define WHELK_API __attribute__((visibility("default")))
+#else
+#define WHELK_API
+#endif
+
+#if defined(__GNUC__)
+#define WHELK_SENTINEL __attribute__((sentinel))
+#else
+#define WHELK_SENTINEL
+#endif
+
+/* ===================================================================== */
+/* 1. Versions and constants                                              */
+/* ===================================================================== */
+
+#define WHELK_VERSION_MAJOR 0
+#define WHELK_VERSION_MINOR 1
+#define WHELK_VERSION_PATCH 0
+/* 0xMMmmpp: compare with >= to require a version at compile time. */
+#define WHELK_VERSION_NUM                                                  \
+    ((WHELK_VERSION_MAJOR << 16) | (WHELK_VERSION_MINOR << 8) |            \
+     WHELK_VERSION_PATCH)
+
+/*
+ * whelk_version -- the version of the library linked at run time.
+ *
+ * Returns a static string such as "0.1.0"; if num is not NULL, *num is set
+ * to the WHELK_VERSION_NUM of the library (which may differ from the header
+ * the caller was compiled with).  Never fails.
+ */
+WHELK_API const char *whelk_version(unsigned *num);
+
+/* Stream bits: which output of a stage. */
+#define WHELK_STDOUT 1
+#define WHELK_STDERR 2
+
+/*
+ * Destinations for stdin, stdout and stderr.  Which are valid where is
+ * stated by each setter; an invalid one is WHELK_E_INVALID at run time.
+ *
+ *   WHELK_CAPTURE    read by the library and kept in the result (default
+ *                    for stdout and stderr)
+ *   WHELK_NULL       /dev/null (default for stdin)
+ *   WHELK_INHERIT    the host's own descriptor 0, 1 or 2
+ *   WHELK_TO_STDOUT  stderr only: 2>&1, into the stage's stdout
+ *   WHELK_TO_STDERR  pipeline stdout only: 1>&2, the last stage's stdout
+ *                    goes wherever its stderr goes
+ *   WHELK_STREAM     read by the library and given to callbacks, but not
+ *                    kept in the result: memory does not grow with output
+ */
+#define WHELK_CAPTURE 16
+#define WHELK_NULL 17
+#define WHELK_INHERIT 18
+#define WHELK_TO_STDOUT 19
+#define WHELK_TO_STDERR 20
+#define WHELK_STREAM 21
+
+/* Error kinds: whelk_error_kind().  Zero is never a kind. */
+enum whelk_error_kind {
+    WHELK_E_INVALID = 1, /* bad arguments; nothing was spawned */
+    WHELK_E_NOMEM,       /* an allocation failed */
+    WHELK_E_NOTFOUND,    /* the program was not found (errno ENOENT) */
+    WHELK_E_EXEC,        /* found but could not be started, or bad cwd */
+    WHELK_E_IO,          /* a redirection file, pipe, read or write failed */
+    WHELK_E_EXIT,        /* a stage exited with a status not allowed */
+    WHELK_E_SIGNAL,      /* a stage was killed by a signal */
+    WHELK_E_TIMEOUT,     /* the deadline passed; the run was killed */
+    WHELK_E_DECODE,      /* invalid input under WHELK_DECODE_STRICT */
+    WHELK_E_ABORTED      /* a callback returned non-zero */
+};
+
+/* "No particular stage": whelk_error_stage() of a run-wide error. */
+#define WHELK_NO_STAGE ((size_t)-1)
+
+/* Decoding policies for whelk_pipeline_decode(). */
+#define WHELK_DECODE_STRICT 0
+#define WHELK_DECODE_REPLACE 1
+
+/* Flags of a whelk_line. */
+#define WHELK_LINE_NO_EOL 1u /* last line of a stream, had no newline */
+#define WHELK_LINE_CUT 2u    /* a piece of a line longer than max_line;
+                                more of the same line follows */
+
+/* Return value of an on_exit hook: run the pipeline again. */
+#define WHELK_RETRY 1
+
+typedef struct whelk_cmd whelk_cmd;
+typedef struct whelk_pipeline whelk_pipeline;
+typedef struct whelk_result whelk_result;
+typedef struct whelk_error whelk_error;
+typedef struct whelk_proc whelk_proc;
+typedef struct whelk_shell whelk_shell;
+
+/* ===================================================================== */
+/* 2. Commands                                                            */
+/* ===================================================================== */
+
+/*
+ * whelk_cmd_new -- a command: program, then its arguments, then NULL.
+ *
+ * The program is looked up in PATH (the command's own PATH if it sets one
+ * with whelk_cmd_setenv, else the host's) unless it contains a '/'.  argv[0]
+ * of the child is the program as given.  The strings are copied.
+ *
+ * Returns a new command owned by the caller (whelk_cmd_free), or by the
+ * pipeline it is given to.  Returns NULL only if memory is exhausted; a
+ * NULL program gives a command whose run fails with WHELK_E_INVALID.
+ */
+WHELK_API whelk_cmd *whelk_cmd_new(const char *program, ...) WHELK_SENTINEL;
+
+/*
+ * whelk_cmd_newv -- like whelk_cmd_new, from a NULL-terminated array
+ * (argv[0] is the program).  An empty or NULL array is remembered as
+ * WHELK_E_INVALID.
+ */
+WHELK_API whelk_cmd *whelk_cmd_newv(const char *const *argv);
+
+/* whelk_cmd_arg -- append one argument (copied).  NULL is WHELK_E_INVALID. */
+WHELK_API void whelk_cmd_arg(whelk_cmd *cmd, const char *arg);
+
+/*
+ * whelk_cmd_setenv -- set (value != NULL) or unset (value == NULL) one
+ * environment variable of the child, on top of the host's environment (or
+ * of nothing, after whelk_cmd_clearenv).  Later calls for the same name win.
+ * A NULL or empty name, or one holding '=', is WHELK_E_INVALID.
+ */
+WHELK_API void whelk_cmd_setenv(whelk_cmd *cmd, const char *name,
+                                const char *value);
+
+/*
+ * whelk_cmd_clearenv -- start the child's environment empty instead of from
+ * the host's; only variables set afterwards with whelk_cmd_setenv remain.
+ */
+WHELK_API void whelk_cmd_clearenv(whelk_cmd *cmd);
+
+/*
+ * whelk_cmd_chdir -- run the command in dir (copied).  A directory that does
+ * not exist or cannot be entered fails the run with WHELK_E_EXEC naming it.
+ * A relative program path ("./tool") is relative to dir, as in execve after
+ * chdir.  NULL undoes a previous call.
+ */
+WHELK_API void whelk_cmd_chdir(whelk_cmd *cmd, const char *dir);
+
+/*
+ * whelk_cmd_stderr -- where the command's stderr goes: WHELK_CAPTURE
+ * (default: kept in the result, in arrival order with other stages'),
+ * WHELK_STREAM (to callbacks only), WHELK_NULL, WHELK_INHERIT, or
+ * WHELK_TO_STDOUT (2>&1: for a middle stage, down the pipe into the next
+ * stage, as in the shell).  Anything else is WHELK_E_INVALID.
+ */
+WHELK_API void whelk_cmd_stderr(whelk_cmd *cmd, int dest);
+
+/*
+ * whelk_cmd_stderr_file -- send stderr to the file at path, truncated
+ * (append == 0) or appended to, created with mode 0666 & ~umask.  A file
+ * that cannot be opened fails the run with WHELK_E_IO naming it, before
+ * anything is spawned.
+ */
+WHELK_API void whelk_cmd_stderr_file(whelk_cmd *cmd, const char *path,
+                                     int append);
+
+/*
+ * whelk_cmd_stderr_fd -- send stderr to the caller's descriptor fd, which
+ * must stay open until the run has been started; the caller keeps it.
+ */
+WHELK_API void whelk_cmd_stderr_fd(whelk_cmd *cmd, int fd);
+
+/*
+ * whelk_cmd_ok_codes -- the exit codes that count as success for this
+ * command when checking is on (default: just 0).  The n codes are copied;
+ * n == 0 restores the default.  `grep` and `diff` use {0, 1}.
+ */
+WHELK_API void whelk_cmd_ok_codes(whelk_cmd *cmd, const int *codes, size_t n);
+
+/* whelk_cmd_free -- free a command that was not given to a pipeline. */
+WHELK_API void whelk_cmd_free(whelk_cmd *cmd);
+
+/* ===================================================================== */
+/* 3. Pipelines                                                           */
+/* ===================================================================== */
+
+/*
+ * whelk_pipe -- a pipeline of the given commands, then NULL: the stdout of
+ * each feeds the stdin of the next.  Takes ownership of the commands (even
+ * when it fails).  Defaults: stdin /dev/null, stdout and every stage's
+ * stderr captured, checking on, no timeout.
+ *
+ * Returns NULL only if memory is exhausted.  A NULL command among the
+ * arguments (e.g. from a failed whelk_cmd_new) is remembered as
+ * WHELK_E_NOMEM.
+ */
+WHELK_API whelk_pipeline *whelk_pipe(whelk_cmd *first, ...) WHELK_SENTINEL;
+
+/* whelk_pipeline_new -- an empty pipeline; add stages with _add. */
+WHELK_API whelk_pipeline *whelk_pipeline_new(void);
+
+/*
+ * whelk_pipeline_add -- append a stage, taking ownership of cmd.  A NULL
+ * cmd is remembered as WHELK_E_NOMEM.  A pipeline with no stage fails its
+ * run with WHELK_E_INVALID.
+ */
+WHELK_API void whelk_pipeline_add(whelk_pipeline *p, whelk_cmd *cmd);
+
+/* whelk_pipeline_ncmds -- the number of stages. */
+WHELK_API size_t whelk_pipeline_ncmds(const whelk_pipeline *p);
+
+/*
+ * whelk_pipeline_cmd -- the command of a stage (0-based), still owned by
+ * the pipeline; NULL when stage is out of range.
+ */
+WHELK_API whelk_cmd *whelk_pipeline_cmd(whelk_pipeline *p, size_t stage);
+
+/* whelk_pipeline_stdin_bytes -- feed len bytes (copied) to stage 0. */
+WHELK_API void whelk_pipeline_stdin_bytes(whelk_pipeline *p, const void *data,
+                                          size_t len);
+
+/*
+ * whelk_pipeline_stdin_file -- stage 0 reads the file at path.  A file that
+ * cannot be opened fails the run with WHELK_E_IO naming it.
+ */
+WHELK_API void whelk_pipeline_stdin_file(whelk_pipeline *p, const char *path);
+
+/* whelk_pipeline_stdin_fd -- stage 0 reads the caller's descriptor. */
+WHELK_API void whelk_pipeline_stdin_fd(whelk_pipeline *p, int fd);
+
+/* whelk_pipeline_stdin -- WHELK_NULL (default) or WHELK_INHERIT. */
+WHELK_API void whelk_pipeline_stdin(whelk_pipeline *p, int dest);
+
+/*
+ * whelk_pipeline_stdout -- where the last stage's stdout goes:
+ * WHELK_CAPTURE (default), WHELK_STREAM, WHELK_NULL, WHELK_INHERIT, or
+ * WHELK_TO_STDERR (1>&2: wherever the last stage's stderr goes).
+ */
+WHELK_API void whelk_pipeline_stdout(whelk_pipeline *p, int dest);
+
+/*
+ * whelk_pipeline_stdout_file -- the last stage writes to the file at path,
+ * truncated (append == 0) or appended to.  Unopenable: WHELK_E_IO.
+ */
+WHELK_API void whelk_pipeline_stdout_file(whelk_pipeline *p, const char *path,
+                                          int append);
+
+/* whelk_pipeline_stdout_fd -- the last stage writes to the caller's fd. */
+WHELK_API void whelk_pipeline_stdout_fd(whelk_pipeline *p, int fd);
+
+/*
+ * whelk_pipeline_check -- checking on (default) or off.  With checking on,
+ * a run fails with WHELK_E_EXIT or WHELK_E_SIGNAL if any stage failed: it
+ * exited with a code not in its ok codes, or was killed by a signal --
+ * except a stage killed by SIGPIPE while every stage after it succeeded
+ * (`yes | head -n 1` succeeds).  The error names the first stage that
+ * failed on its own.  With checking off only run-wide failures (timeout,
+ * decoding, abort, I/O) are errors; statuses are in the result.
+ */
+WHELK_API void whelk_pipeline_check(whelk_pipeline *p, int on);
+
+/*
+ * whelk_pipeline_capture_limit -- keep at most bytes of captured stdout and
+ * at most bytes of captured stderr (0, the default: no limit).  Output past
+ * the limit is still read (so children never block) and still given to
+ * callbacks, but not kept; whelk_result_truncated() says so.
+ */
+WHELK_API void whelk_pipeline_capture_limit(whelk_pipeline *p, size_t bytes);
+
+/*
+ * whelk_pipeline_pgroup -- start the stages in one new process group (on,
+ * the default) so that a timeout or whelk_proc_kill reaches grandchildren
+ * too.  Turn it off for interactive programs that must stay in the
+ * terminal's foreground process group (an editor on an inherited tty).
+ */
+WHELK_API void whelk_pipeline_pgroup(whelk_pipeline *p, int on);
+
+/*
+ * whelk_pipeline_tostring -- the pipeline as a shell reads it, with env
+ * changes, cwd and redirections, every word quoted so that `sh -c` runs the
+ * same thing: cd /repo && LC_ALL=C git log 2>/dev/null | head -n 5 > out.
+ * Input bytes of up to 256 bytes are rendered as printf '%s' '...' | ...;
+ * longer input is abbreviated and does not round-trip.
+ *
+ * Returns a string the caller frees with free(), or NULL if memory is
+ * exhausted.
+ */
+WHELK_API char *whelk_pipeline_tostring(const whelk_pipeline *p);
+
+/*
+ * whelk_pipeline_free -- free the pipeline and its commands.  It must not
+ * be running (a whelk_proc started from it must have been waited for).
+ */
+WHELK_API void whelk_pipeline_free(whelk_pipeline *p);
+
+/* ===================================================================== */
+/* 4. Streaming, decoding and hooks                                       */
+/* ===================================================================== */
+
+/*
+ * One line of output.  text is without its line ending ("\n", or "\r\n"
+ * removed whole), NUL-terminated, and valid only during the callback.
+ * A decoded stream's text is UTF-8.
+ */
+typedef struct whelk_line {
+    size_t stage;   /* which command wrote it */
+    int stream;     /* WHELK_STDOUT or WHELK_STDERR */
+    const char *text;
+    size_t len;
+    unsigned flags; /* WHELK_LINE_NO_EOL, WHELK_LINE_CUT */
+} whelk_line;
+
+/* A line callback: return 0 to go on; non-zero stops the run at once (the
+ * stages are killed and reaped) and it fails with WHELK_E_ABORTED. */
+typedef int (*whelk_line_fn)(const whelk_line *line, void *userdata);
+
+/*
+ * whelk_pipeline_on_line -- call fn for every line of the given streams
+ * (WHELK_STDOUT, WHELK_STDERR or both), in the order the lines arrived at
+ * the host, from the thread that runs the pipeline.  A stream goes to the
+ * callback only if it is read by the library (WHELK_CAPTURE or
+ * WHELK_STREAM).  Stderr merged into stdout (WHELK_TO_STDOUT) is stdout.
+ * One callback per pipeline; NULL fn removes it.
+ */
+WHELK_API void whelk_pipeline_on_line(whelk_pipeline *p, int streams,
+                                      whelk_line_fn fn, void *userdata);
+
+/*
+ * whelk_pipeline_max_line -- lines longer than bytes (default 1 MiB) are
+ * delivered in pieces of bytes, all but the last flagged WHELK_LINE_CUT;
+ * a line of exactly bytes is delivered whole.  Streaming memory is
+ * O(bytes).  0 is WHELK_E_INVALID.
+ */
+WHELK_API void whelk_pipeline_max_line(whelk_pipeline *p, size_t bytes);
+
+/*
+ * Raw output as read, before decoding.  After the last chunk of a stream,
+ * one more call with eof = 1, data = NULL and len = 0.
+ */
+typedef struct whelk_chunk {
+    size_t stage;
+    int stream;       /* WHELK_STDOUT or WHELK_STDERR */
+    const void *data; /* valid only during the call */
+    size_t len;
+    int eof;
+} whelk_chunk;
+typedef int (*whelk_chunk_fn)(const whelk_chunk *chunk, void *userdata);
+
+/* whelk_pipeline_on_chunk -- a raw chunk callback, like on_line. */
+WHELK_API void whelk_pipeline_on_chunk(whelk_pipeline *p, int streams,
+                                       whelk_chunk_fn fn, void *userdata);
+
+/*
+ * whelk_pipeline_decode -- convert the given streams from encoding to UTF-8
+ * before lines are split and output is captured.  "locale" means the host's
+ * charset (nl_langinfo(CODESET)); NULL turns decoding off for the streams.
+ * Policy WHELK_DECODE_STRICT: invalid input stops the run with
+ * WHELK_E_DECODE naming the stream, stage and byte offset.
+ * WHELK_DECODE_REPLACE: each invalid sequence becomes U+FFFD.  An encoding
+ * iconv does not know is WHELK_E_INVALID before anything is spawned.
+ */
+WHELK_API void whelk_pipeline_decode(whelk_pipeline *p, int streams,
+                                     const char *encoding, int policy);
+
+/*
+ * whelk_pipeline_stdin_encoding -- stdin bytes given as UTF-8 are converted
+ * to encoding before they are written.  Text that cannot be converted is
+ * WHELK_E_DECODE before anything is spawned.
+ */
+WHELK_API void whelk_pipeline_stdin_encoding(whelk_pipeline *p,
+                                             const char *encoding);
+
+/* whelk_pipeline_on_start -- fn(p, userdata) before every attempt. */
+WHELK_API void whelk_pipeline_on_start(whelk_pipeline *p,
+                                       void (*fn)(const whelk_pipeline *,
+                                                  void *),
+                                       void *userdata);
+
+/*
+ * whelk_pipeline_on_exit -- fn(result, error, userdata) after every attempt:
+ * (result, NULL) on success, (the result if the run finished, error) on
+ * failure, a failure to start included.  Both are borrowed for the call.
+ * Return WHELK_RETRY to run the pipeline again (the caller bounds the
+ * retries), 0 to let the outcome stand.
+ */
+WHELK_API void whelk_pipeline_on_exit(whelk_pipeline *p,
+                                      int (*fn)(const whelk_result *,
+                                                const whelk_error *, void *),
+                                      void *userdata);
+
+/* ===================================================================== */
+/* 5. Running                                                             */
+/* ===================================================================== */
+
+/*
+ * whelk_pipeline_timeout -- a deadline for the whole run, in milliseconds
+ * from its start (0, the default: none).  At the deadline the process group
+ * gets SIGTERM, then SIGKILL after the grace period; the run fails with
+ * WHELK_E_TIMEOUT and the error's result holds all output read before.
+ */
+WHELK_API void whelk_pipeline_timeout(whelk_pipeline *p, unsigned ms);
+
+/* whelk_pipeline_kill_grace -- ms between SIGTERM and SIGKILL (2000). */
+WHELK_API void whelk_pipeline_kill_grace(whelk_pipeline *p, unsigned ms);
+
+/*
+ * whelk_run -- run the pipeline to completion: start it, move all data,
+ * wait for every stage, apply checking and the hooks.
+ *
+ * Returns a result owned by the caller (whelk_result_free), or NULL and, if
+ * err is not NULL, *err set to an error owned by the caller
+ * (whelk_error_free).  Does not consume or modify p: run it again to retry.
+ */
+WHELK_API whelk_result *whelk_run(whelk_pipeline *p, whelk_error **err);
+
+/*
+ * whelk_sh -- run one command with the defaults and return its result:
+ * whelk_sh(&err, "git", "rev-parse", "HEAD", NULL).  Errors as whelk_run.
+ */
+WHELK_API whelk_result *whelk_sh(whelk_error **err, const char *program, ...)
+    WHELK_SENTINEL;
+
+/*
+ * whelk_start -- start the pipeline and return a handle to the run in
+ * progress, or NULL and *err.  p must outlive the handle and must not be
+ * changed until the handle is waited for.  Calls on_start.
+ */
+WHELK_API whelk_proc *whelk_start(whelk_pipeline *p, whelk_error **err);
+
+/*
+ * whelk_proc_fd -- a descriptor that becomes readable when whelk_proc_step
+ * has work to do (data, an exited stage, the deadline): put it in poll,
+ * epoll or an event loop.  Owned by the handle.  -1 if it could not be
+ * made (then drive the run with whelk_proc_step timeouts).
+ */
+WHELK_API int whelk_proc_fd(whelk_proc *proc);
+
+/*
+ * whelk_proc_step -- move data, run callbacks and reap, waiting at most
+ * timeout_ms (-1: until something happens, 0: not at all).  Returns 1 when
+ * the run has finished (call whelk_proc_wait for the outcome), 0 while it
+ * is running, -1 if the handle is NULL.
+ */
+WHELK_API int whelk_proc_step(whelk_proc *proc, int timeout_ms);
+
+/*
+ * whelk_proc_kill -- send sig to the run's process group (or to each
+ * unreaped stage, without a group).  Safe against pid reuse, and harmless
+ * (returns 0) after the stages are reaped.  Returns 0 or an errno value.
+ */
+WHELK_API int whelk_proc_kill(whelk_proc *proc, int sig);
+
+/* whelk_proc_pid -- the pid of a stage, or -1 out of range. */
+WHELK_API pid_t whelk_proc_pid(const whelk_proc *proc, size_t stage);
+
+/*
+ * whelk_proc_wait -- finish the run (blocking), apply checking and the
+ * on_exit hook (which may retry), and free the handle.  Returns as
+ * whelk_run.
+ */
+WHELK_API whelk_result *whelk_proc_wait(whelk_proc *proc, whelk_error **err);
+
+/* ===================================================================== */
+/* 6. Results                                                             */
+/* ===================================================================== */
+
+/* whelk_result_ncmds -- the number of stages of the run. */
+WHELK_API size_t whelk_result_ncmds(const whelk_result *r);
+
+/* whelk_result_exit_code -- exit code of a stage; -1 if it was killed by a
+ * signal (or its status is unknown, or stage is out of range). */
+WHELK_API int whelk_result_exit_code(const whelk_result *r, size_t stage);
+
+/* whelk_result_signal -- the signal that killed a stage, 0 if it exited. */
+WHELK_API int whelk_result_signal(const whelk_result *r, size_t stage);
+
+/*
+ * whelk_result_stdout -- captured stdout (decoded, if decoding was on):
+ * NUL-terminated, owned by the result; "" if nothing was captured.  If len
+ * is not NULL, *len is its length (it may hold NUL bytes).
+ */
+WHELK_API const char *whelk_result_stdout(const whelk_result *r, size_t *len);
+
+/* whelk_result_stderr -- captured stderr of all capturing stages, in the
+ * order it arrived; as whelk_result_stdout. */
+WHELK_API const char *whelk_result_stderr(const whelk_result *r, size_t *len);
+
+/* whelk_result_truncated -- the streams (bits) cut by the capture limit. */
+WHELK_API int whelk_result_truncated(const whelk_result *r);
+
+/* whelk_result_free -- free a result. */
+WHELK_API void whelk_result_free(whelk_result *r);
+
+/* ===================================================================== */
+/* 7. Errors                                                              */
+/* ===================================================================== */
+
+/* whelk_error_kind -- an enum whelk_error_kind value (0 for NULL). */
+WHELK_API int whelk_error_kind(const whelk_error *e);
+
+/* whelk_error_kind_name -- "WHELK_E_EXIT" etc.; "?" for unknown kinds. */
+WHELK_API const char *whelk_error_kind_name(int kind);
+
+/* whelk_error_errno -- the errno behind the error, 0 if none. */
+WHELK_API int whelk_error_errno(const whelk_error *e);
+
+/* whelk_error_stage -- the stage that failed, or WHELK_NO_STAGE. */
+WHELK_API size_t whelk_error_stage(const whelk_error *e);
+
+/*
+ * whelk_error_message -- what went wrong, for a person: the command
+ * shell-quoted, what happened to it, and the tail of its stderr, e.g.
+ * "`sh -c 'exit 3'` exited with status 3: boom".  Owned by the error.
+ */
+WHELK_API const char *whelk_error_message(const whelk_error *e);
+
+/* whelk_error_command -- the failing stage's command (or the pipeline),
+ * shell-quoted; "" if none.  Owned by the error. */
+WHELK_API const char *whelk_error_command(const whelk_error *e);
+
+/* whelk_error_exit_code / whelk_error_signal -- of the failing stage, as
+ * in whelk_result_exit_code / whelk_result_signal; -1 / 0 if none. */
+WHELK_API int whelk_error_exit_code(const whelk_error *e);
+WHELK_API int whelk_error_signal(const whelk_error *e);
+
+/* whelk_error_result -- the finished run, if there was one, owned by the
+ * error: statuses and every byte read before the failure. */
+WHELK_API const whelk_result *whelk_error_result(const whelk_error *e);
+
+/* whelk_error_free -- free an error. */
+WHELK_API void whelk_error_free(whelk_error *e);
+
+/* ===================================================================== */
+/* 8. Shells: defaults shared by many commands                            */
+/* ===================================================================== */
+
+/*
+ * A whelk_shell holds defaults that commands and pipelines made through it
+ * inherit at the time they are made: env changes, cwd, decoding, checking,
+ * timeout, hooks, and an error hook called with every error a run through
+ * the shell returns, before it is returned.  A shell must outlive the
+ * pipelines made through it when it has an error hook.
+ */
+WHELK_API whelk_shell *whelk_shell_new(void);
+WHELK_API void whelk_shell_free(whelk_shell *sh);
+
+/* Defaults for commands: as whelk_cmd_setenv, _clearenv and _chdir. */
+WHELK_API void whelk_shell_setenv(whelk_shell *sh, const char *name,
+                                  const char *value);
+WHELK_API void whelk_shell_chdir(whelk_shell *sh, const char *dir);
+
+/* Defaults for pipelines: as the whelk_pipeline_* setters of that name. */
+WHELK_API void whelk_shell_check(whelk_shell *sh, int on);
+WHELK_API void whelk_shell_timeout(whelk_shell *sh, unsigned ms);
+WHELK_API void whelk_shell_decode(whelk_shell *sh, int streams,
+                                  const char *encoding, int policy);
+WHELK_API void whelk_shell_on_line(whelk_shell *sh, int streams,
+                                   whelk_line_fn fn, void *userdata);
+WHELK_API void whelk_shell_on_start(whelk_shell *sh,
+                                    void (*fn)(const whelk_pipeline *, void *),
+                                    void *userdata);
+WHELK_API void whelk_shell_on_exit(whelk_shell *sh,
+                                   int (*fn)(const whelk_result *,
+                                             const whelk_error *, void *),
+                                   void *userdata);
+
+/*
+ * whelk_shell_on_error -- fn(error, userdata) with every error a run made
+ * through the shell returns, after on_exit chose not to retry.  The error
+ * is borrowed.  See whelk_die_on_error for `set -e`.
+ */
+WHELK_API void whelk_shell_on_error(whelk_shell *sh,
+                                    void (*fn)(const whelk_error *, void *),
+                                    void *userdata);
+
+/* whelk_shell_cmd -- a command (program, args, NULL) with the defaults. */
+WHELK_API whelk_cmd *whelk_shell_cmd(whelk_shell *sh, const char *program,
+                                     ...) WHELK_SENTINEL;
+
+/* whelk_shell_pipe -- a pipeline (commands, NULL) with the defaults; the
+ * commands are taken as by whelk_pipe. */
+WHELK_API whelk_pipeline *whelk_shell_pipe(whelk_shell *sh, whelk_cmd *first,
+                                           ...) WHELK_SENTINEL;
+
+/* whelk_shell_sh -- whelk_sh with the shell's defaults and error hook. */
+WHELK_API whelk_result *whelk_shell_sh(whelk_shell *sh, whelk_error **err,
+                                       const char *program, ...)
+    WHELK_SENTINEL;
+
+/*
+ * whelk_die_on_error -- a ready error hook for script-like tools (`set -e`):
+ * prints "<progname>: <message>" to stderr and exits with the failing
+ * stage's exit code (1 if none).  It is defined here, in the header, so it
+ * runs in the caller's program: the library itself never exits.  Install
+ * it with whelk_shell_on_error(sh, whelk_die_on_error, "mytool").
+ */
+#ifndef WHELK_NO_DIE_HOOK
+#include <stdio.h>
+#include <stdlib.h>
+static inline void whelk_die_on_error(const whelk_error *e, void *progname)
+{
+    int code = whelk_error_exit_code(e);
+    fprintf(stderr, "%s: %s\n", progname ? (const char *)progname : "whelk",
+            whelk_error_message(e));
+    exit(code > 0 ? code : 1);
+}
+#endif
+
+/* ===================================================================== */
+/* 9. Many at once                                                        */
+/* ===================================================================== */
+
+/*
+ * whelk_run_many -- run n pipelines with at most max_parallel in flight
+ * (like `xargs -P`; 0 means 1), from the calling thread.  results[i] and
+ * errors[i] receive the outcome of pipelines[i] as whelk_run would return
+ * it (exactly one of them is non-NULL); both arrays are the caller's, the
+ * objects put in them are owned by the caller.  Callbacks of all runs fire
+ * from the calling thread.  Returns the number of runs that failed.
+ */
+WHELK_API size_t whelk_run_many(whelk_pipeline *const *pipelines, size_t n,
+                                size_t max_parallel, whelk_result **results,
+                                whelk_error **errors);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WHELK_H */

@@ -1,0 +1,266 @@
+/*
+ * cmd.c -- the command builder: argv, environment changes, cwd, stderr and
+ * the exit codes that count as success.  Nothing here can fail loudly: the
+ * first problem is remembered in cmd->fault and reported by the run.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+whelk_cmd *whelk__cmd_alloc(void)
+{
+    whelk_cmd *cmd = whelk__calloc(1, sizeof *cmd);
+
+    if (!cmd)
+        return NULL;
+    cmd->argv = whelk__calloc(8, sizeof *cmd->argv);
+    if (!cmd->argv) {
+        free(cmd);
+        return NULL;
+    }
+    cmd->argcap = 8;
+    cmd->err.kind = IO_CAPTURE;
+    cmd->err.fd = -1;
+    return cmd;
+}
+
+void whelk__cmd_push(whelk_cmd *cmd, const char *arg)
+{
+    char *copy;
+
+    if (!arg) {
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+                         "argument %zu of a command is NULL", cmd->argc);
+        return;
+    }
+    if (cmd->argc + 1 >= cmd->argcap) {
+        char **v = whelk__realloc(cmd->argv, cmd->argcap * 2 * sizeof *v);
+        if (!v)
+            goto nomem;
+        cmd->argv = v;
+        cmd->argcap *= 2;
+    }
+    copy = whelk__strdup(arg);
+    if (!copy)
+        goto nomem;
+    cmd->argv[cmd->argc++] = copy;
+    cmd->argv[cmd->argc] = NULL;
+    return;
+nomem:
+    whelk__fault_set(&cmd->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
+}
+
+static whelk_cmd *cmd_new_va(const char *program, va_list ap)
+{
+    whelk_cmd *cmd = whelk__cmd_alloc();
+    const char *a;
+
+    if (!cmd)
+        return NULL;
+    whelk__cmd_push(cmd, program);
+    if (program)
+        while ((a = va_arg(ap, const char *)) != NULL)
+            whelk__cmd_push(cmd, a);
+    return cmd;
+}
+
+whelk_cmd *whelk_cmd_new(const char *program, ...)
+{
+    va_list ap;
+    whelk_cmd *cmd;
+
+    va_start(ap, program);
+    cmd = cmd_new_va(program, ap);
+    va_end(ap);
+    return cmd;
+}
+
+whelk_cmd *whelk_cmd_newv(const char *const *argv)
+{
+    whelk_cmd *cmd = whelk__cmd_alloc();
+    size_t i;
+
+    if (!cmd)
+        return NULL;
+    if (!argv || !argv[0]) {
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+                         "a command needs a program: argv is empty");
+        return cmd;
+    }
+    for (i = 0; argv[i]; i++)
+        whelk__cmd_push(cmd, argv[i]);
+    return cmd;
+}
+
+void whelk_cmd_arg(whelk_cmd *cmd, const char *arg)
+{
+    if (cmd)
+        whelk__cmd_push(cmd, arg);
+}
+
+void whelk_cmd_setenv(whelk_cmd *cmd, const char *name, const char *value)
+{
+    whelk_envop *ops;
+    char *n, *v = NULL;
+    size_t i;
+
+    if (!cmd)
+        return;
+    if (!name || !*name || strchr(name, '=')) {
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+                         "invalid environment variable name \"%s\"%s",
+                         name ? name : "(null)",
+                         name && *name ? ": it holds '='" : "");
+        return;
+    }
+    n = whelk__strdup(name);
+    if (value)
+        v = whelk__strdup(value);
+    if (!n || (value && !v))
+        goto nomem;
+    for (i = 0; i < cmd->nenv; i++) {
+        if (strcmp(cmd->env[i].name, name) == 0) {
+            free(n);
+            free(cmd->env[i].value);
+            cmd->env[i].value = v;
+            return;
+        }
+    }
+    ops = whelk__realloc(cmd->env, (cmd->nenv + 1) * sizeof *ops);
+    if (!ops)
+        goto nomem;
+    cmd->env = ops;
+    cmd->env[cmd->nenv].name = n;
+    cmd->env[cmd->nenv].value = v;
+    cmd->nenv++;
+    return;
+nomem:
+    free(n);
+    free(v);
+    whelk__fault_set(&cmd->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
+}
+
+void whelk_cmd_clearenv(whelk_cmd *cmd)
+{
+    size_t i;
+
+    if (!cmd)
+        return;
+    for (i = 0; i < cmd->nenv; i++) {
+        free(cmd->env[i].name);
+        free(cmd->env[i].value);
+    }
+    cmd->nenv = 0;
+    cmd->clearenv = 1;
+}
+
+void whelk_cmd_chdir(whelk_cmd *cmd, const char *dir)
+{
+    char *d = NULL;
+
+    if (!cmd)
+        return;
+    if (dir && !(d = whelk__strdup(dir))) {
+        whelk__fault_set(&cmd->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
+        return;
+    }
+    free(cmd->cwd);
+    cmd->cwd = d;
+}
+
+static void io_reset(whelk_io *io, int kind)
+{
+    free(io->path);
+    io->path = NULL;
+    io->kind = kind;
+    io->fd = -1;
+    io->append = 0;
+}
+
+void whelk_cmd_stderr(whelk_cmd *cmd, int dest)
+{
+    if (!cmd)
+        return;
+    switch (dest) {
+    case WHELK_CAPTURE: case WHELK_STREAM: case WHELK_NULL:
+    case WHELK_INHERIT: case WHELK_TO_STDOUT:
+        io_reset(&cmd->err, dest);
+        return;
+    default:
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+                         "invalid stderr destination %d", dest);
+    }
+}
+
+void whelk_cmd_stderr_file(whelk_cmd *cmd, const char *path, int append)
+{
+    char *copy;
+
+    if (!cmd)
+        return;
+    if (!path) {
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+                         "stderr file path is NULL");
+        return;
+    }
+    if (!(copy = whelk__strdup(path))) {
+        whelk__fault_set(&cmd->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
+        return;
+    }
+    io_reset(&cmd->err, IO_FILE);
+    cmd->err.path = copy;
+    cmd->err.append = append != 0;
+}
+
+void whelk_cmd_stderr_fd(whelk_cmd *cmd, int fd)
+{
+    if (!cmd)
+        return;
+    if (fd < 0) {
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+                         "invalid stderr descriptor %d", fd);
+        return;
+    }
+    io_reset(&cmd->err, IO_FD);
+    cmd->err.fd = fd;
+}
+
+void whelk_cmd_ok_codes(whelk_cmd *cmd, const int *codes, size_t n)
+{
+    int *c = NULL;
+
+    if (!cmd)
+        return;
+    if (n && !codes) {
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0, "ok codes are NULL");
+        return;
+    }
+    if (n && !(c = whelk__memdup(codes, n * sizeof *codes))) {
+        whelk__fault_set(&cmd->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
+        return;
+    }
+    free(cmd->ok_codes);
+    cmd->ok_codes = c;
+    cmd->nok = n;
+}
+
+void whelk_cmd_free(whelk_cmd *cmd)
+{
+    size_t i;
+
+    if (!cmd)
+        return;
+    for (i = 0; i < cmd->argc; i++)
+        free(cmd->argv[i]);
+    free(cmd->argv);
+    whelk_cmd_clearenv(cmd);
+    free(cmd->env);
+    free(cmd->cwd);
+    free(cmd->err.path);
+    free(cmd->ok_codes);
+    whelk__fault_clear(&cmd->fault);
+    free(cmd);
+}

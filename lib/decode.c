@@ -1,0 +1,460 @@
+/*
+ * decode.c -- convert a byte stream from a named encoding to UTF-8, chunk
+ * by chunk, and back for stdin.  Knows nothing of processes.
+ *
+ * Three engines, chosen when the decoder is made:
+ *   UTF-8   validation only: ASCII is skipped eight bytes at a time, other
+ *           sequences checked against Unicode's table of well-formed UTF-8.
+ *   table   a stateless single-byte charset (Latin-1, CP1252, KOI8-R, ...):
+ *           iconv converts each of the 256 bytes once, at creation, and the
+ *           stream is then decoded by table lookup, ASCII runs in bulk.
+ *   iconv   everything else (UTF-16, Shift_JIS, GB18030, ISO-2022-JP, ...).
+ * A sequence split across reads is kept (in pend) until it completes; one
+ * cut off by the end of the stream is invalid.  STRICT stops at the first
+ * invalid byte and reports its offset in the stream; REPLACE writes U+FFFD
+ * for each invalid sequence.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <langinfo.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum { ENG_UTF8, ENG_TABLE, ENG_ICONV };
+
+#define PEND_MAX 16
+static const char REPLACEMENT[] = "\xEF\xBF\xBD"; /* U+FFFD */
+
+struct whelk_decoder {
+    int engine;
+    int policy;
+    char *name;
+    iconv_t cd;
+    unsigned unit;      /* bytes skipped past an invalid sequence (iconv) */
+    uint64_t offset;    /* stream offset of the next unconsumed byte */
+    unsigned char pend[PEND_MAX];
+    size_t npend;
+    unsigned char tablen[256];
+    unsigned char tab[256][4];
+};
+
+const char *whelk__charset(const char *encoding)
+{
+    if (encoding && strcasecmp(encoding, "locale") == 0)
+        return nl_langinfo(CODESET);
+    return encoding;
+}
+
+static int is_utf8_name(const char *name)
+{
+    return strcasecmp(name, "UTF-8") == 0 || strcasecmp(name, "UTF8") == 0;
+}
+
+/* ------------------------------------------------------------ UTF-8 */
+
+static size_t ascii_run(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i + 8 <= len) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+        i += 8;
+    }
+    while (i < len && s[i] < 0x80)
+        i++;
+    return i;
+}
+
+/* A sequence starting at s (s[0] >= 0x80): its length if well formed;
+ * 0 if it is a valid beginning cut off by the end of the input; else
+ * -(length of its maximal valid prefix, at least 1). */
+static int utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    int need, i;
+
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        need = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        need = 4;
+    else
+        return -1;
+    if (c == 0xE0)
+        lo = 0xA0;
+    else if (c == 0xED)
+        hi = 0x9F;
+    else if (c == 0xF0)
+        lo = 0x90;
+    else if (c == 0xF4)
+        hi = 0x8F;
+    for (i = 1; i < need; i++) {
+        if ((size_t)i >= len)
+            return 0;
+        if (s[i] < lo || s[i] > hi)
+            return -i;
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return need;
+}
+
+size_t whelk__utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+
+    for (;;) {
+        int r;
+        i += ascii_run(s + i, len - i);
+        if (i == len)
+            return i;
+        r = utf8_seq(s + i, len - i);
+        if (r <= 0)
+            return i;
+        i += (size_t)r;
+    }
+}
+
+/* ---------------------------------------------------------- engines */
+
+/* Each step converts s[0..len) as far as it can and returns how many bytes
+ * it consumed (an incomplete tail is left unless final), or -1 after an
+ * invalid byte under STRICT (d->offset then points at it), -2 on ENOMEM. */
+
+static int bad(whelk_decoder *d, whelk_buf *out, size_t at)
+{
+    d->offset += at;
+    if (d->policy == WHELK_DECODE_STRICT)
+        return -1;
+    d->offset -= at;
+    return whelk__buf_add(out, REPLACEMENT, 3) < 0 ? -2 : 0;
+}
+
+static long step_utf8(whelk_decoder *d, const unsigned char *s, size_t len,
+                      int final, whelk_buf *out)
+{
+    size_t i = 0, start = 0;
+
+    while (i < len) {
+        int r;
+        i += ascii_run(s + i, len - i);
+        if (i == len)
+            break;
+        r = utf8_seq(s + i, len - i);
+        if (r > 0) {
+            i += (size_t)r;
+            continue;
+        }
+        if (r == 0 && !final)
+            break;
+        if (whelk__buf_add(out, s + start, i - start) < 0)
+            return -2;
+        if (bad(d, out, i) < 0)
+            return d->policy == WHELK_DECODE_STRICT ? -1 : -2;
+        i += r == 0 ? len - i : (size_t)-r;
+        start = i;
+    }
+    if (whelk__buf_add(out, s + start, i - start) < 0)
+        return -2;
+    return (long)i;
+}
+
+static long step_table(whelk_decoder *d, const unsigned char *s, size_t len,
+                       whelk_buf *out)
+{
+    size_t i = 0;
+    int r;
+
+    /* at most 4 output bytes per input byte */
+    if (len > SIZE_MAX / 4 || whelk__buf_reserve(out, len * 4) < 0)
+        return -2;
+    while (i < len) {
+        size_t run = ascii_run(s + i, len - i);
+        unsigned char c;
+        memcpy(out->data + out->len, s + i, run);
+        out->len += run;
+        i += run;
+        if (i == len)
+            break;
+        c = s[i];
+        if (d->tablen[c]) {
+            memcpy(out->data + out->len, d->tab[c], d->tablen[c]);
+            out->len += d->tablen[c];
+        } else {
+            out->data[out->len] = '\0';
+            if ((r = bad(d, out, i)) < 0)
+                return r;
+        }
+        i++;
+    }
+    out->data[out->len] = '\0';
+    return (long)i;
+}
+
+static long step_iconv(whelk_decoder *d, const unsigned char *s, size_t len,
+                       int final, whelk_buf *out)
+{
+    char *in = (char *)s;
+    size_t left = len;
+    int r, e;
+
+    while (left) {
+        size_t room, before;
+        char *o;
+        if (whelk__buf_reserve(out, left * 4 + 16) < 0)
+            return -2;
+        o = out->data + out->len;
+        room = out->cap - out->len - 1;
+        before = room;
+        if (iconv(d->cd, &in, &left, &o, &room) != (size_t)-1) {
+            out->len += before - room;
+            break;
+        }
+        out->len += before - room;
+        out->data[out->len] = '\0';
+        if (errno == E2BIG)
+            continue;
+        e = errno;
+        if (e == EINVAL && !final)
+            break; /* incomplete: wait for more */
+        if ((r = bad(d, out, (size_t)(in - (char *)s))) < 0)
+            return r;
+        if (e == EINVAL) {
+            in += left; /* cut off by the end of the stream */
+            left = 0;
+        } else {
+            size_t skip = d->unit < left ? d->unit : left;
+            in += skip;
+            left -= skip;
+        }
+    }
+    if (final) {
+        char *o;
+        size_t room;
+        if (whelk__buf_reserve(out, 32) < 0)
+            return -2;
+        o = out->data + out->len;
+        room = out->cap - out->len - 1;
+        iconv(d->cd, NULL, NULL, &o, &room);
+        out->len = (size_t)(o - out->data);
+    }
+    if (out->data)
+        out->data[out->len] = '\0';
+    return (long)(in - (char *)s);
+}
+
+static long step(whelk_decoder *d, const unsigned char *s, size_t len,
+                 int final, whelk_buf *out)
+{
+    switch (d->engine) {
+    case ENG_UTF8:
+        return step_utf8(d, s, len, final, out);
+    case ENG_TABLE:
+        return step_table(d, s, len, out);
+    default:
+        return step_iconv(d, s, len, final, out);
+    }
+}
+
+int whelk__decode(whelk_decoder *d, const char *in, size_t len, int eof,
+                  whelk_buf *out, uint64_t *bad_offset)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    long c;
+
+    if (whelk__buf_reserve(out, len + 16) < 0)
+        return -2;
+    if (d->npend) {
+        /* finish the sequence begun in the last read first */
+        unsigned char tmp[2 * PEND_MAX];
+        size_t add = len < PEND_MAX ? len : PEND_MAX, ntmp = d->npend + add;
+        memcpy(tmp, d->pend, d->npend);
+        memcpy(tmp + d->npend, s, add);
+        c = step(d, tmp, ntmp, eof && add == len, out);
+        if (c < 0)
+            goto failed;
+        if ((size_t)c < d->npend) {
+            /* still incomplete: all of the input was taken into tmp */
+            d->offset += (uint64_t)c;
+            memmove(d->pend, tmp + c, ntmp - (size_t)c);
+            d->npend = ntmp - (size_t)c;
+            return 0;
+        }
+        d->offset += (uint64_t)c;
+        s += (size_t)c - d->npend;
+        len -= (size_t)c - d->npend;
+        d->npend = 0;
+    }
+    c = step(d, s, len, eof, out);
+    if (c < 0)
+        goto failed;
+    d->offset += (uint64_t)c;
+    d->npend = len - (size_t)c;
+    if (d->npend > PEND_MAX) {
+        /* iconv left more than any sequence: treat the rest as invalid */
+        d->npend = 0;
+        if (d->policy == WHELK_DECODE_STRICT) {
+            *bad_offset = d->offset;
+            return -1;
+        }
+        return whelk__buf_add(out, REPLACEMENT, 3) < 0 ? -2 : 0;
+    }
+    memcpy(d->pend, s + c, d->npend);
+    return 0;
+failed:
+    *bad_offset = d->offset;
+    return c == -2 ? -2 : -1;
+}
+
+/* --------------------------------------------------------- creation */
+
+/* A stateless single-byte charset: every byte converts alone, to one
+ * character, or is invalid.  Fills the table; 0 if not such a charset. */
+static int build_table(whelk_decoder *d)
+{
+    int b;
+
+    for (b = 0; b < 256; b++) {
+        char inb = (char)b, outb[16], *in = &inb, *o = outb;
+        size_t left = 1, room = sizeof outb;
+        iconv(d->cd, NULL, NULL, NULL, NULL);
+        if (iconv(d->cd, &in, &left, &o, &room) == (size_t)-1) {
+            if (errno != EILSEQ)
+                return 0;
+            d->tablen[b] = 0;
+            continue;
+        }
+        iconv(d->cd, NULL, NULL, &o, &room);
+        if (left != 0 || o == outb || o - outb > 4)
+            return 0;
+        d->tablen[b] = (unsigned char)(o - outb);
+        memcpy(d->tab[b], outb, (size_t)(o - outb));
+    }
+    /* the table engine skips ASCII in bulk: it must map to itself */
+    for (b = 0; b < 128; b++)
+        if (d->tablen[b] != 1 || d->tab[b][0] != b)
+            return 0;
+    return 1;
+}
+
+static unsigned unit_of(const char *name)
+{
+    if (strcasestr(name, "32") || strcasestr(name, "UCS-4") ||
+        strcasestr(name, "UCS4"))
+        return 4;
+    if (strcasestr(name, "16") || strcasestr(name, "UCS-2") ||
+        strcasestr(name, "UCS2"))
+        return 2;
+    return 1;
+}
+
+whelk_decoder *whelk__decoder_new(const char *encoding, int policy,
+                                  int *errnum)
+{
+    const char *cs = whelk__charset(encoding);
+    whelk_decoder *d;
+
+    if (!cs || !*cs) {
+        *errnum = EINVAL;
+        return NULL;
+    }
+    if (!(d = whelk__calloc(1, sizeof *d)) || !(d->name = whelk__strdup(encoding))) {
+        free(d);
+        *errnum = ENOMEM;
+        return NULL;
+    }
+    d->policy = policy;
+    d->cd = (iconv_t)-1;
+    if (is_utf8_name(cs)) {
+        d->engine = ENG_UTF8;
+        return d;
+    }
+    d->cd = iconv_open("UTF-8", cs);
+    if (d->cd == (iconv_t)-1) {
+        *errnum = errno == ENOMEM ? ENOMEM : EINVAL;
+        whelk__decoder_free(d);
+        return NULL;
+    }
+    d->unit = unit_of(cs);
+    if (build_table(d)) {
+        d->engine = ENG_TABLE;
+        iconv_close(d->cd);
+        d->cd = (iconv_t)-1;
+    } else {
+        d->engine = ENG_ICONV;
+        iconv(d->cd, NULL, NULL, NULL, NULL);
+    }
+    return d;
+}
+
+int whelk__decoder_is_utf8(const whelk_decoder *d)
+{
+    return d->engine == ENG_UTF8;
+}
+
+const char *whelk__decoder_name(const whelk_decoder *d)
+{
+    return d->name;
+}
+
+void whelk__decoder_free(whelk_decoder *d)
+{
+    if (!d)
+        return;
+    if (d->cd != (iconv_t)-1)
+        iconv_close(d->cd);
+    free(d->name);
+    free(d);
+}
+
+/* ------------------------------------------------------------ stdin */
+
+int whelk__encode(const char *encoding, const void *data, size_t len,
+                  whelk_buf *out, size_t *bad_offset)
+{
+    const char *cs = whelk__charset(encoding);
+    iconv_t cd;
+    char *in = (char *)data;
+    size_t left = len;
+    int rc = 0;
+
+    *bad_offset = 0;
+    if (!cs || (cd = iconv_open(cs, "UTF-8")) == (iconv_t)-1)
+        return errno == ENOMEM ? ENOMEM : EINVAL;
+    while (left) {
+        size_t room, before;
+        char *o;
+        if (whelk__buf_reserve(out, left * 4 + 16) < 0) {
+            rc = ENOMEM;
+            break;
+        }
+        o = out->data + out->len;
+        before = room = out->cap - out->len - 1;
+        if (iconv(cd, &in, &left, &o, &room) != (size_t)-1) {
+            out->len += before - room;
+            break;
+        }
+        out->len += before - room;
+        if (errno != E2BIG) {
+            rc = EILSEQ; /* invalid UTF-8, or not representable */
+            *bad_offset = (size_t)(in - (char *)data);
+            break;
+        }
+    }
+    if (rc == 0 && whelk__buf_reserve(out, 32) == 0) {
+        char *o = out->data + out->len;
+        size_t room = out->cap - out->len - 1;
+        iconv(cd, NULL, NULL, &o, &room);
+        out->len = (size_t)(o - out->data);
+    }
+    if (out->data)
+        out->data[out->len] = '\0';
+    iconv_close(cd);
+    return rc;
+}

@@ -1,0 +1,108 @@
+/*
+ * error.c -- whelk_error: what went wrong, for a person and for a program.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Returned when even the error cannot be allocated; never freed. */
+const whelk_error whelk__nomem_error = {
+    WHELK_E_NOMEM, ENOMEM, WHELK_NO_STAGE, -1, 0,
+    (char *)"out of memory", (char *)"", NULL};
+
+whelk_error *whelk__error_new(int kind, int errnum, size_t stage,
+                              whelk_result *result, const char *fmt, ...)
+{
+    whelk_error *e = whelk__calloc(1, sizeof *e);
+    whelk_buf b = {0};
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (!e || n < 0 || whelk__buf_reserve(&b, (size_t)n) < 0) {
+        free(e);
+        whelk_result_free(result);
+        return (whelk_error *)&whelk__nomem_error;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b.data, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    e->kind = kind;
+    e->errnum = errnum;
+    e->stage = stage;
+    e->exit_code = -1;
+    e->message = b.data;
+    e->result = result;
+    return e;
+}
+
+whelk_error *whelk__error_from_fault(const whelk_fault *f)
+{
+    return whelk__error_new(f->kind, f->errnum, WHELK_NO_STAGE, NULL, "%s",
+                            f->message ? f->message : "out of memory");
+}
+
+int whelk_error_kind(const whelk_error *e)
+{
+    return e ? e->kind : 0;
+}
+
+const char *whelk_error_kind_name(int kind)
+{
+    static const char *const names[] = {
+        "?", "WHELK_E_INVALID", "WHELK_E_NOMEM", "WHELK_E_NOTFOUND",
+        "WHELK_E_EXEC", "WHELK_E_IO", "WHELK_E_EXIT", "WHELK_E_SIGNAL",
+        "WHELK_E_TIMEOUT", "WHELK_E_DECODE", "WHELK_E_ABORTED"};
+
+    return kind > 0 && kind <= WHELK_E_ABORTED ? names[kind] : names[0];
+}
+
+int whelk_error_errno(const whelk_error *e)
+{
+    return e ? e->errnum : 0;
+}
+
+size_t whelk_error_stage(const whelk_error *e)
+{
+    return e ? e->stage : WHELK_NO_STAGE;
+}
+
+const char *whelk_error_message(const whelk_error *e)
+{
+    return e && e->message ? e->message : "";
+}
+
+const char *whelk_error_command(const whelk_error *e)
+{
+    return e && e->command ? e->command : "";
+}
+
+int whelk_error_exit_code(const whelk_error *e)
+{
+    return e ? e->exit_code : -1;
+}
+
+int whelk_error_signal(const whelk_error *e)
+{
+    return e ? e->sig : 0;
+}
+
+const whelk_result *whelk_error_result(const whelk_error *e)
+{
+    return e ? e->result : NULL;
+}
+
+void whelk_error_free(whelk_error *e)
+{
+    if (!e || e == &whelk__nomem_error)
+        return;
+    free(e->message);
+    free(e->command);
+    whelk_result_free(e->result);
+    free(e);
+}

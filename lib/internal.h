@@ -1,0 +1,335 @@
+/*
+ * internal.h -- the bodies of libwhelk's handles and the interfaces between
+ * the modules of lib/, one per step of the data flow in DESIGN.md:
+ *
+ *   cmd.c pipeline.c shell.c   builders
+ *   plan.c                     validate, resolve PATH, open files, make pipes
+ *   spawn.c                    start one stage (posix_spawn)
+ *   pump.c                     the poll loop: stdin, output, pidfds, deadline
+ *   decode.c lines.c           bytes -> UTF-8 -> lines (no processes here)
+ *   verdict.c                  statuses -> result or error
+ *   run.c                      whelk_run / whelk_start / whelk_proc_*, hooks
+ *   error.c result.c quote.c   values handed to the caller
+ */
+#ifndef WHELK_INTERNAL_H
+#define WHELK_INTERNAL_H
+
+#include "config.h"
+
+#include <iconv.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "whelk.h"
+
+#define WHELK_INTERNAL __attribute__((visibility("hidden")))
+
+/* ------------------------------------------------------------ allocation */
+/* Every allocation of the library goes through these (one place to audit,
+ * and the fault-injection tests wrap malloc/realloc at link time). */
+WHELK_INTERNAL void *whelk__malloc(size_t n);
+WHELK_INTERNAL void *whelk__calloc(size_t n, size_t size);
+WHELK_INTERNAL void *whelk__realloc(void *p, size_t n);
+WHELK_INTERNAL char *whelk__strdup(const char *s);
+WHELK_INTERNAL void *whelk__memdup(const void *p, size_t n);
+
+/* A growable byte buffer, always NUL-terminated when data != NULL. */
+typedef struct whelk_buf {
+    char *data;
+    size_t len, cap;
+} whelk_buf;
+/* 0 on success, -1 (ENOMEM) on failure; the buffer is unchanged then. */
+WHELK_INTERNAL int whelk__buf_reserve(whelk_buf *b, size_t extra);
+WHELK_INTERNAL int whelk__buf_add(whelk_buf *b, const void *data, size_t n);
+WHELK_INTERNAL int whelk__buf_addstr(whelk_buf *b, const char *s);
+WHELK_INTERNAL int whelk__buf_printf(whelk_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+WHELK_INTERNAL void whelk__buf_free(whelk_buf *b);
+
+/* Thread-safe, locale-independent description of an errno value. */
+WHELK_INTERNAL const char *whelk__strerror(int errnum);
+/* "SIGKILL" etc. */
+WHELK_INTERNAL const char *whelk__signame(int sig);
+
+/* -------------------------------------------------------- builder errors */
+/* The first problem a builder met, reported by the run that uses it. */
+typedef struct whelk_fault {
+    int kind; /* 0: none */
+    int errnum;
+    char *message; /* NULL when the message itself could not be made */
+} whelk_fault;
+WHELK_INTERNAL void whelk__fault_set(whelk_fault *f, int kind, int errnum,
+                                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+WHELK_INTERNAL void whelk__fault_copy(whelk_fault *dst, const whelk_fault *src);
+WHELK_INTERNAL void whelk__fault_clear(whelk_fault *f);
+
+/* Where a stream goes. */
+enum whelk_io_kind {
+    IO_CAPTURE = WHELK_CAPTURE,
+    IO_NULL = WHELK_NULL,
+    IO_INHERIT = WHELK_INHERIT,
+    IO_TO_STDOUT = WHELK_TO_STDOUT,
+    IO_TO_STDERR = WHELK_TO_STDERR,
+    IO_STREAM = WHELK_STREAM,
+    IO_FILE = 100,
+    IO_FD,
+    IO_BYTES
+};
+typedef struct whelk_io {
+    int kind;
+    char *path;  /* IO_FILE */
+    int append;  /* IO_FILE */
+    int fd;      /* IO_FD */
+} whelk_io;
+
+typedef struct whelk_envop {
+    char *name;
+    char *value; /* NULL: unset */
+} whelk_envop;
+
+struct whelk_cmd {
+    char **argv; /* NULL-terminated */
+    size_t argc, argcap;
+    whelk_envop *env;
+    size_t nenv;
+    int clearenv;
+    char *cwd;
+    whelk_io err; /* stderr */
+    int *ok_codes;
+    size_t nok;
+    whelk_fault fault;
+};
+
+typedef struct whelk_decode_cfg {
+    char *encoding; /* NULL: no decoding */
+    int policy;
+} whelk_decode_cfg;
+
+struct whelk_pipeline {
+    whelk_cmd **cmds;
+    size_t ncmds, cmdcap;
+    whelk_io in;
+    unsigned char *in_data; /* IO_BYTES */
+    size_t in_len;
+    char *in_encoding;
+    whelk_io out;
+    int check;
+    int pgroup;
+    size_t capture_limit;
+    size_t max_line;
+    unsigned timeout_ms, grace_ms;
+    int line_streams;
+    whelk_line_fn line_fn;
+    void *line_ud;
+    int chunk_streams;
+    whelk_chunk_fn chunk_fn;
+    void *chunk_ud;
+    whelk_decode_cfg decode[2]; /* [0] stdout, [1] stderr */
+    void (*start_fn)(const whelk_pipeline *, void *);
+    void *start_ud;
+    int (*exit_fn)(const whelk_result *, const whelk_error *, void *);
+    void *exit_ud;
+    void (*error_fn)(const whelk_error *, void *); /* from a shell */
+    void *error_ud;
+    whelk_fault fault;
+};
+
+WHELK_INTERNAL whelk_cmd *whelk__cmd_alloc(void);
+/* 0, or the cmd's fault is set. */
+WHELK_INTERNAL void whelk__cmd_push(whelk_cmd *cmd, const char *arg);
+
+/* ---------------------------------------------------------------- result */
+typedef struct whelk_status {
+    int code;  /* exit code, -1 if signalled or unknown */
+    int sig;   /* terminating signal, 0 if exited */
+    int known; /* 0: the status could not be collected */
+} whelk_status;
+
+struct whelk_result {
+    size_t n;
+    whelk_status *st;
+    whelk_buf out, err;
+    int truncated;
+};
+WHELK_INTERNAL whelk_result *whelk__result_new(size_t n);
+
+struct whelk_error {
+    int kind;
+    int errnum;
+    size_t stage;
+    int exit_code;
+    int sig;
+    char *message;
+    char *command;
+    whelk_result *result;
+};
+/* Make an error; never returns NULL (falls back to a static NOMEM error).
+ * Takes ownership of result. */
+WHELK_INTERNAL whelk_error *whelk__error_new(int kind, int errnum, size_t stage,
+                                             whelk_result *result,
+                                             const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+WHELK_INTERNAL whelk_error *whelk__error_from_fault(const whelk_fault *f);
+WHELK_INTERNAL extern const whelk_error whelk__nomem_error;
+
+/* ----------------------------------------------------------------- quote */
+/* Append word to b, quoted for sh when it needs it. */
+WHELK_INTERNAL int whelk__quote(whelk_buf *b, const char *word, int cmdword);
+/* Append one command (env, argv, without cwd/redirections). */
+WHELK_INTERNAL int whelk__cmd_render(whelk_buf *b, const whelk_cmd *cmd);
+/* A malloc'd rendering of one command, or NULL. */
+WHELK_INTERNAL char *whelk__cmd_string(const whelk_cmd *cmd);
+
+/* ---------------------------------------------------------------- decode */
+typedef struct whelk_decoder whelk_decoder;
+/* Opens a decoder from encoding to UTF-8; NULL with *errnum (EINVAL for an
+ * unknown encoding, ENOMEM). */
+WHELK_INTERNAL whelk_decoder *whelk__decoder_new(const char *encoding,
+                                                 int policy, int *errnum);
+/* Converts len bytes (eof: no more after these).  Output is appended to
+ * out.  Returns 0, -1 with *bad_offset set (the stream offset of the first
+ * invalid byte) under STRICT, or -2 on ENOMEM. */
+WHELK_INTERNAL int whelk__decode(whelk_decoder *d, const char *in, size_t len,
+                                 int eof, whelk_buf *out, uint64_t *bad_offset);
+/* Zero-copy case: whether the decoder passes this input through unchanged
+ * (UTF-8 input, valid, no pending bytes). */
+WHELK_INTERNAL int whelk__decoder_is_utf8(const whelk_decoder *d);
+WHELK_INTERNAL const char *whelk__decoder_name(const whelk_decoder *d);
+WHELK_INTERNAL void whelk__decoder_free(whelk_decoder *d);
+/* Length of the longest valid UTF-8 prefix of s[0..len). */
+WHELK_INTERNAL size_t whelk__utf8_valid_prefix(const unsigned char *s,
+                                               size_t len);
+/* Converts UTF-8 text to encoding (for stdin).  0, or an errno value with
+ * *bad_offset set for EILSEQ. */
+WHELK_INTERNAL int whelk__encode(const char *encoding, const void *in,
+                                 size_t len, whelk_buf *out,
+                                 size_t *bad_offset);
+/* The iconv name of encoding ("locale" resolved). */
+WHELK_INTERNAL const char *whelk__charset(const char *encoding);
+
+/* ----------------------------------------------------------------- lines */
+typedef struct whelk_splitter {
+    whelk_buf pending; /* a partial line */
+    size_t max_line;
+    int cut_pending;   /* the pending bytes continue a cut line */
+} whelk_splitter;
+/* Delivers each complete line of data to fn; data is modified during the
+ * call (a NUL is put after each line) and restored.  Returns 0, the
+ * callback's non-zero value, or -2 on ENOMEM.  eof flushes a last line. */
+typedef int (*whelk_emit_fn)(const char *text, size_t len, unsigned flags,
+                             void *ctx);
+WHELK_INTERNAL int whelk__split(whelk_splitter *s, char *data, size_t len,
+                                whelk_emit_fn fn, void *ctx);
+WHELK_INTERNAL int whelk__split_eof(whelk_splitter *s, whelk_emit_fn fn,
+                                    void *ctx);
+WHELK_INTERNAL void whelk__splitter_free(whelk_splitter *s);
+
+/* ----------------------------------------------------------------- plan */
+/* One output the host reads. */
+typedef struct whelk_stream {
+    int fd;       /* our read end, -1 when closed */
+    size_t stage; /* the writer */
+    int which;    /* WHELK_STDOUT / WHELK_STDERR as delivered */
+    int keep;     /* captured into the result */
+    whelk_decoder *dec;
+    whelk_splitter split;
+    uint64_t offset; /* bytes read so far (decode offsets) */
+    int line_cb, chunk_cb;
+} whelk_stream;
+
+/* Everything made for one attempt before spawning. */
+typedef struct whelk_plan {
+    size_t n;
+    char **paths;        /* resolved program path per stage */
+    char ***envp;        /* per stage: NULL = the host's environ */
+    int (*child_fds)[3]; /* per stage: parent fds to install as 0, 1, 2 */
+    int *owned;          /* fds the plan opened, closed after spawning */
+    size_t nowned, ownedcap;
+    whelk_stream *streams;
+    size_t nstreams;
+    int in_fd;           /* our write end for stdin bytes, or -1 */
+    whelk_buf in_data;   /* encoded stdin bytes (owned copy if converted) */
+    const unsigned char *in_ptr;
+    size_t in_len;
+} whelk_plan;
+/* Validates p and prepares the attempt; NULL and *err on failure (nothing
+ * left open). */
+WHELK_INTERNAL whelk_plan *whelk__plan(const whelk_pipeline *p,
+                                       whelk_error **err);
+/* Closes the child ends once every stage is spawned. */
+WHELK_INTERNAL void whelk__plan_close_child_ends(whelk_plan *pl);
+WHELK_INTERNAL void whelk__plan_free(whelk_plan *pl);
+WHELK_INTERNAL char *whelk__resolve(const char *prog, const char *path_env,
+                                    const char *cwd, int *errnum);
+
+/* ----------------------------------------------------------------- spawn */
+typedef struct whelk_spawn_req {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    const int *fds; /* [3] */
+    int pgroup;     /* -1: none; 0: new group; >0: join it */
+} whelk_spawn_req;
+/* Starts one process.  0 with *pid (and *pidfd, or -1) set, or an errno
+ * value of the failure (exec, chdir, fork). */
+WHELK_INTERNAL int whelk__spawn(const whelk_spawn_req *req, pid_t *pid,
+                                int *pidfd);
+
+/* ------------------------------------------------------------------ proc */
+typedef struct whelk_stage {
+    pid_t pid;
+    int pidfd; /* -1 when none or closed */
+    int reaped;
+    whelk_status st;
+} whelk_stage;
+
+enum whelk_phase { PH_RUNNING, PH_TERM, PH_KILL, PH_DONE };
+
+struct whelk_proc {
+    whelk_pipeline *p;
+    whelk_plan *plan;
+    whelk_stage *stages;
+    size_t n;
+    pid_t pgid;
+    int leader_pidfd; /* keeps the group's number from being reused */
+    whelk_result *result;
+    whelk_error *fail; /* first run-wide failure (timeout, decode, abort, io) */
+    int phase;
+    int64_t deadline_ms;  /* next timer event (monotonic ms), -1 none */
+    int64_t drain_until;  /* after the stages are reaped */
+    int timed_out;
+    int aborted;
+    int finished;
+    int epfd, tfd;        /* lazily made by whelk_proc_fd */
+    int sigpipe_blocked;
+    whelk_buf scratch;    /* read buffer */
+    whelk_buf decoded;    /* decoder output */
+    whelk_buf *tails;     /* per stage: last bytes of captured stderr */
+    int nopidfd_backoff;
+    size_t in_off;        /* stdin bytes written */
+    int64_t timer_armed;  /* what tfd is set to */
+};
+
+WHELK_INTERNAL int64_t whelk__now_ms(void);
+/* One iteration of the loop; returns 1 when finished. */
+WHELK_INTERNAL int whelk__pump(whelk_proc *pr, int timeout_ms);
+/* Kill (SIGKILL) and reap every unreaped stage, close every stream. */
+WHELK_INTERNAL void whelk__proc_teardown(whelk_proc *pr);
+/* Set the timerfd of whelk_proc_fd to the next event of the run. */
+WHELK_INTERNAL void whelk__proc_arm(whelk_proc *pr);
+WHELK_INTERNAL int whelk__proc_signal(whelk_proc *pr, int sig);
+/* Statuses -> error (or NULL when the run succeeded).  Takes the result
+ * into the error when failing, else leaves it in pr. */
+WHELK_INTERNAL whelk_error *whelk__verdict(whelk_proc *pr);
+
+/* ----------------------------------------------------------------- shell */
+WHELK_INTERNAL void whelk__pipeline_apply_defaults(whelk_pipeline *p,
+                                                   const whelk_shell *sh);
+
+#define WHELK_TAIL_BYTES 2048
+#define WHELK_TAIL_LINES 10
+
+#endif /* WHELK_INTERNAL_H */

@@ -1,0 +1,358 @@
+/*
+ * pipeline.c -- the pipeline builder: stages, stdin and stdout, checking,
+ * callbacks, decoding, hooks and limits.  Like cmd.c, problems are
+ * remembered in p->fault and reported by the run.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOMEM(p) whelk__fault_set(&(p)->fault, WHELK_E_NOMEM, ENOMEM, "out of memory")
+
+whelk_pipeline *whelk_pipeline_new(void)
+{
+    whelk_pipeline *p = whelk__calloc(1, sizeof *p);
+
+    if (!p)
+        return NULL;
+    p->in.kind = IO_NULL;
+    p->in.fd = -1;
+    p->out.kind = IO_CAPTURE;
+    p->out.fd = -1;
+    p->check = 1;
+    p->pgroup = 1;
+    p->max_line = 1024 * 1024;
+    p->grace_ms = 2000;
+    return p;
+}
+
+void whelk_pipeline_add(whelk_pipeline *p, whelk_cmd *cmd)
+{
+    if (!p) {
+        whelk_cmd_free(cmd);
+        return;
+    }
+    if (!cmd) {
+        NOMEM(p);
+        return;
+    }
+    if (p->ncmds == p->cmdcap) {
+        size_t cap = p->cmdcap ? p->cmdcap * 2 : 4;
+        whelk_cmd **v = whelk__realloc(p->cmds, cap * sizeof *v);
+        if (!v) {
+            whelk_cmd_free(cmd);
+            NOMEM(p);
+            return;
+        }
+        p->cmds = v;
+        p->cmdcap = cap;
+    }
+    p->cmds[p->ncmds++] = cmd;
+}
+
+whelk_pipeline *whelk_pipe(whelk_cmd *first, ...)
+{
+    whelk_pipeline *p = whelk_pipeline_new();
+    whelk_cmd *c;
+    va_list ap;
+
+    whelk_pipeline_add(p, first);
+    va_start(ap, first);
+    while ((c = va_arg(ap, whelk_cmd *)) != NULL)
+        whelk_pipeline_add(p, c);
+    va_end(ap);
+    return p;
+}
+
+size_t whelk_pipeline_ncmds(const whelk_pipeline *p)
+{
+    return p ? p->ncmds : 0;
+}
+
+whelk_cmd *whelk_pipeline_cmd(whelk_pipeline *p, size_t stage)
+{
+    return p && stage < p->ncmds ? p->cmds[stage] : NULL;
+}
+
+static void io_set(whelk_io *io, int kind)
+{
+    free(io->path);
+    io->path = NULL;
+    io->kind = kind;
+    io->fd = -1;
+    io->append = 0;
+}
+
+static void drop_input(whelk_pipeline *p)
+{
+    free(p->in_data);
+    p->in_data = NULL;
+    p->in_len = 0;
+}
+
+void whelk_pipeline_stdin_bytes(whelk_pipeline *p, const void *data, size_t len)
+{
+    unsigned char *copy;
+
+    if (!p)
+        return;
+    if (!data && len) {
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0, "stdin data is NULL");
+        return;
+    }
+    if (!(copy = whelk__memdup(data ? data : "", len))) {
+        NOMEM(p);
+        return;
+    }
+    drop_input(p);
+    io_set(&p->in, IO_BYTES);
+    p->in_data = copy;
+    p->in_len = len;
+}
+
+static int path_copy(whelk_pipeline *p, const char *path, const char *what,
+                     char **out)
+{
+    if (!path) {
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0, "%s path is NULL",
+                         what);
+        return -1;
+    }
+    if (!(*out = whelk__strdup(path))) {
+        NOMEM(p);
+        return -1;
+    }
+    return 0;
+}
+
+void whelk_pipeline_stdin_file(whelk_pipeline *p, const char *path)
+{
+    char *copy;
+
+    if (!p || path_copy(p, path, "stdin file", &copy) < 0)
+        return;
+    drop_input(p);
+    io_set(&p->in, IO_FILE);
+    p->in.path = copy;
+}
+
+void whelk_pipeline_stdin_fd(whelk_pipeline *p, int fd)
+{
+    if (!p)
+        return;
+    if (fd < 0) {
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+                         "invalid stdin descriptor %d", fd);
+        return;
+    }
+    drop_input(p);
+    io_set(&p->in, IO_FD);
+    p->in.fd = fd;
+}
+
+void whelk_pipeline_stdin(whelk_pipeline *p, int dest)
+{
+    if (!p)
+        return;
+    if (dest != WHELK_NULL && dest != WHELK_INHERIT) {
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+                         "invalid stdin source %d", dest);
+        return;
+    }
+    drop_input(p);
+    io_set(&p->in, dest);
+}
+
+void whelk_pipeline_stdin_encoding(whelk_pipeline *p, const char *encoding)
+{
+    char *e = NULL;
+
+    if (!p)
+        return;
+    if (encoding && !(e = whelk__strdup(encoding))) {
+        NOMEM(p);
+        return;
+    }
+    free(p->in_encoding);
+    p->in_encoding = e;
+}
+
+void whelk_pipeline_stdout(whelk_pipeline *p, int dest)
+{
+    if (!p)
+        return;
+    switch (dest) {
+    case WHELK_CAPTURE: case WHELK_STREAM: case WHELK_NULL:
+    case WHELK_INHERIT: case WHELK_TO_STDERR:
+        io_set(&p->out, dest);
+        return;
+    default:
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+                         "invalid stdout destination %d", dest);
+    }
+}
+
+void whelk_pipeline_stdout_file(whelk_pipeline *p, const char *path, int append)
+{
+    char *copy;
+
+    if (!p || path_copy(p, path, "stdout file", &copy) < 0)
+        return;
+    io_set(&p->out, IO_FILE);
+    p->out.path = copy;
+    p->out.append = append != 0;
+}
+
+void whelk_pipeline_stdout_fd(whelk_pipeline *p, int fd)
+{
+    if (!p)
+        return;
+    if (fd < 0) {
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+                         "invalid stdout descriptor %d", fd);
+        return;
+    }
+    io_set(&p->out, IO_FD);
+    p->out.fd = fd;
+}
+
+void whelk_pipeline_check(whelk_pipeline *p, int on)
+{
+    if (p)
+        p->check = on != 0;
+}
+
+void whelk_pipeline_capture_limit(whelk_pipeline *p, size_t bytes)
+{
+    if (p)
+        p->capture_limit = bytes;
+}
+
+void whelk_pipeline_pgroup(whelk_pipeline *p, int on)
+{
+    if (p)
+        p->pgroup = on != 0;
+}
+
+void whelk_pipeline_timeout(whelk_pipeline *p, unsigned ms)
+{
+    if (p)
+        p->timeout_ms = ms;
+}
+
+void whelk_pipeline_kill_grace(whelk_pipeline *p, unsigned ms)
+{
+    if (p)
+        p->grace_ms = ms;
+}
+
+static int valid_streams(whelk_pipeline *p, int streams)
+{
+    if (streams & ~(WHELK_STDOUT | WHELK_STDERR)) {
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+                         "invalid stream bits %d", streams);
+        return 0;
+    }
+    return 1;
+}
+
+void whelk_pipeline_on_line(whelk_pipeline *p, int streams, whelk_line_fn fn,
+                            void *userdata)
+{
+    if (!p || !valid_streams(p, streams))
+        return;
+    p->line_fn = fn;
+    p->line_streams = fn ? streams : 0;
+    p->line_ud = userdata;
+}
+
+void whelk_pipeline_on_chunk(whelk_pipeline *p, int streams, whelk_chunk_fn fn,
+                             void *userdata)
+{
+    if (!p || !valid_streams(p, streams))
+        return;
+    p->chunk_fn = fn;
+    p->chunk_streams = fn ? streams : 0;
+    p->chunk_ud = userdata;
+}
+
+void whelk_pipeline_max_line(whelk_pipeline *p, size_t bytes)
+{
+    if (!p)
+        return;
+    if (!bytes) {
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+                         "max_line must be at least 1 byte");
+        return;
+    }
+    p->max_line = bytes;
+}
+
+void whelk_pipeline_decode(whelk_pipeline *p, int streams, const char *encoding,
+                           int policy)
+{
+    int i;
+
+    if (!p || !valid_streams(p, streams))
+        return;
+    if (policy != WHELK_DECODE_STRICT && policy != WHELK_DECODE_REPLACE) {
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+                         "invalid decoding policy %d", policy);
+        return;
+    }
+    for (i = 0; i < 2; i++) {
+        char *e = NULL;
+        if (!(streams & (1 << i)))
+            continue;
+        if (encoding && !(e = whelk__strdup(encoding))) {
+            NOMEM(p);
+            return;
+        }
+        free(p->decode[i].encoding);
+        p->decode[i].encoding = e;
+        p->decode[i].policy = policy;
+    }
+}
+
+void whelk_pipeline_on_start(whelk_pipeline *p,
+                             void (*fn)(const whelk_pipeline *, void *),
+                             void *userdata)
+{
+    if (p) {
+        p->start_fn = fn;
+        p->start_ud = userdata;
+    }
+}
+
+void whelk_pipeline_on_exit(whelk_pipeline *p,
+                            int (*fn)(const whelk_result *, const whelk_error *,
+                                      void *),
+                            void *userdata)
+{
+    if (p) {
+        p->exit_fn = fn;
+        p->exit_ud = userdata;
+    }
+}
+
+void whelk_pipeline_free(whelk_pipeline *p)
+{
+    size_t i;
+
+    if (!p)
+        return;
+    for (i = 0; i < p->ncmds; i++)
+        whelk_cmd_free(p->cmds[i]);
+    free(p->cmds);
+    free(p->in.path);
+    free(p->in_data);
+    free(p->in_encoding);
+    free(p->out.path);
+    free(p->decode[0].encoding);
+    free(p->decode[1].encoding);
+    whelk__fault_clear(&p->fault);
+    free(p);
+}

@@ -1,0 +1,669 @@
+/*
+ * plan.c -- everything an attempt needs before anything is spawned:
+ * validate the pipeline, resolve each program in PATH, check each cwd,
+ * build environments, open redirection files, make the pipes and the
+ * streams the host will read.  Any failure releases what was taken and
+ * is reported as an error naming what went wrong; nothing is spawned.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define DEFAULT_PATH "/bin:/usr/bin"
+
+/* ------------------------------------------------------------ PATH search */
+
+/* Is path (relative to cwd when relative) an executable regular file?
+ * 0, or an errno value. */
+static int probe(const char *cwd, const char *path)
+{
+    char *full = NULL;
+    struct stat st;
+    int rc = 0;
+
+    if (cwd && path[0] != '/') {
+        size_t a = strlen(cwd), b = strlen(path);
+        if (!(full = whelk__malloc(a + b + 2)))
+            return ENOMEM;
+        memcpy(full, cwd, a);
+        full[a] = '/';
+        memcpy(full + a + 1, path, b + 1);
+        path = full;
+    }
+    if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0)
+        rc = errno;
+    else if (stat(path, &st) < 0)
+        rc = errno;
+    else if (!S_ISREG(st.st_mode))
+        rc = EACCES;
+    free(full);
+    return rc;
+}
+
+char *whelk__resolve(const char *prog, const char *path_env, const char *cwd,
+                     int *errnum)
+{
+    size_t plen = strlen(prog);
+    const char *dir = path_env, *end;
+    int seen_eacces = 0;
+    char *cand;
+
+    if (strchr(prog, '/')) {
+        *errnum = probe(cwd, prog);
+        return *errnum ? NULL : whelk__strdup(prog);
+    }
+    for (;;) {
+        size_t dlen;
+        int rc;
+
+        end = strchr(dir, ':');
+        dlen = end ? (size_t)(end - dir) : strlen(dir);
+        if (!(cand = whelk__malloc(dlen + plen + 3))) {
+            *errnum = ENOMEM;
+            return NULL;
+        }
+        if (dlen) {
+            memcpy(cand, dir, dlen);
+        } else {
+            cand[0] = '.'; /* an empty entry is the current directory */
+            dlen = 1;
+        }
+        cand[dlen] = '/';
+        memcpy(cand + dlen + 1, prog, plen + 1);
+        rc = probe(cwd, cand);
+        if (rc == 0) {
+            *errnum = 0;
+            return cand;
+        }
+        free(cand);
+        if (rc == ENOMEM) {
+            *errnum = ENOMEM;
+            return NULL;
+        }
+        seen_eacces |= rc == EACCES;
+        if (!end)
+            break;
+        dir = end + 1;
+    }
+    *errnum = seen_eacces ? EACCES : ENOENT;
+    return NULL;
+}
+
+/* The PATH a command's program is looked up in. */
+static const char *search_path(const whelk_cmd *cmd)
+{
+    size_t i;
+    const char *host;
+
+    for (i = 0; i < cmd->nenv; i++)
+        if (strcmp(cmd->env[i].name, "PATH") == 0)
+            return cmd->env[i].value ? cmd->env[i].value : DEFAULT_PATH;
+    if (cmd->clearenv)
+        return DEFAULT_PATH;
+    host = getenv("PATH");
+    return host ? host : DEFAULT_PATH;
+}
+
+/* ----------------------------------------------------------- environment */
+
+static int env_overridden(const whelk_cmd *cmd, const char *entry)
+{
+    size_t i, n;
+
+    for (i = 0; i < cmd->nenv; i++) {
+        n = strlen(cmd->env[i].name);
+        if (strncmp(entry, cmd->env[i].name, n) == 0 && entry[n] == '=')
+            return 1;
+    }
+    return 0;
+}
+
+/* A NULL-terminated array: host entries are borrowed, set entries are
+ * allocated after the array in the same block.  NULL: use environ. */
+static char **build_env(const whelk_cmd *cmd, int *errnum)
+{
+    size_t nhost = 0, nset = 0, bytes = 0, i, k = 0;
+    char **envp, *s;
+
+    *errnum = 0;
+    if (!cmd->clearenv && cmd->nenv == 0)
+        return NULL;
+    if (!cmd->clearenv && environ)
+        while (environ[nhost])
+            nhost++;
+    for (i = 0; i < cmd->nenv; i++) {
+        if (cmd->env[i].value) {
+            nset++;
+            bytes += strlen(cmd->env[i].name) + strlen(cmd->env[i].value) + 2;
+        }
+    }
+    envp = whelk__malloc((nhost + nset + 1) * sizeof *envp + bytes);
+    if (!envp) {
+        *errnum = ENOMEM;
+        return NULL;
+    }
+    for (i = 0; i < nhost; i++)
+        if (!env_overridden(cmd, environ[i]))
+            envp[k++] = environ[i];
+    s = (char *)(envp + nhost + nset + 1);
+    for (i = 0; i < cmd->nenv; i++) {
+        size_t a, b;
+        if (!cmd->env[i].value)
+            continue;
+        a = strlen(cmd->env[i].name);
+        b = strlen(cmd->env[i].value);
+        envp[k++] = s;
+        memcpy(s, cmd->env[i].name, a);
+        s[a] = '=';
+        memcpy(s + a + 1, cmd->env[i].value, b + 1);
+        s += a + b + 2;
+    }
+    envp[k] = NULL;
+    return envp;
+}
+
+/* ---------------------------------------------------------- descriptors */
+
+typedef struct builder {
+    whelk_plan *pl;
+    const whelk_pipeline *p;
+    int devnull;
+    whelk_error *err;
+} builder;
+
+static int own(whelk_plan *pl, int fd)
+{
+    if (pl->nowned == pl->ownedcap) {
+        size_t cap = pl->ownedcap ? pl->ownedcap * 2 : 16;
+        int *v = whelk__realloc(pl->owned, cap * sizeof *v);
+        if (!v)
+            return -1;
+        pl->owned = v;
+        pl->ownedcap = cap;
+    }
+    pl->owned[pl->nowned++] = fd;
+    return 0;
+}
+
+/* Our descriptors never sit on 0, 1 or 2 (a host may have closed them):
+ * a child's dup2 onto 0..2 must not clobber a source still needed. */
+static int lift(int fd)
+{
+    int hi;
+
+    if (fd < 0 || fd > 2)
+        return fd;
+    hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+    }
+    return hi;
+}
+
+static void io_error(builder *b, int errnum, const char *what)
+{
+    if (!b->err)
+        b->err = whelk__error_new(errnum == ENOMEM ? WHELK_E_NOMEM : WHELK_E_IO,
+                                  errnum, WHELK_NO_STAGE, NULL, "%s: %s", what,
+                                  whelk__strerror(errnum));
+}
+
+/* A descriptor the plan owns until the stages are spawned; -1 on error. */
+static int keep(builder *b, int fd, const char *what)
+{
+    if (fd < 0 || (fd = lift(fd)) < 0) {
+        io_error(b, errno, what);
+        return -1;
+    }
+    if (own(b->pl, fd) < 0) {
+        close(fd);
+        io_error(b, ENOMEM, what);
+        return -1;
+    }
+    return fd;
+}
+
+static int devnull(builder *b)
+{
+    if (b->devnull < 0)
+        b->devnull = keep(b, open("/dev/null", O_RDWR | O_CLOEXEC),
+                          "cannot open /dev/null");
+    return b->devnull;
+}
+
+/* The host's descriptor fd, shared with a child: duplicated above 2 so it
+ * can be placed anywhere.  A closed std descriptor of the host becomes
+ * /dev/null for an inheriting child; a closed caller fd is an error. */
+static int borrow(builder *b, int fd, int is_inherit)
+{
+    int d;
+
+    if (fd > 2 && !is_inherit) {
+        if (fcntl(fd, F_GETFD) < 0) {
+            char what[64];
+            snprintf(what, sizeof what, "descriptor %d", fd);
+            io_error(b, errno, what);
+            return -1;
+        }
+        return fd;
+    }
+    d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (d < 0 && errno == EBADF && is_inherit)
+        return devnull(b);
+    if (d < 0) {
+        char what[64];
+        snprintf(what, sizeof what, "descriptor %d", fd);
+        io_error(b, errno, what);
+        return -1;
+    }
+    return keep(b, d, "descriptor");
+}
+
+static int open_file(builder *b, const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC | O_NOCTTY, 0666);
+
+    if (fd < 0) {
+        int e = errno;
+        if (!b->err)
+            b->err = whelk__error_new(e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_IO,
+                                      e, WHELK_NO_STAGE, NULL,
+                                      "cannot open %s for %s: %s", path,
+                                      (flags & O_ACCMODE) == O_RDONLY
+                                          ? "reading"
+                                          : "writing",
+                                      whelk__strerror(e));
+        return -1;
+    }
+    return keep(b, fd, path);
+}
+
+static int out_flags(int append)
+{
+    return O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
+}
+
+/* A pipe: the child's end is owned by the plan; ours is returned in *mine. */
+static int make_pipe(builder *b, int child_reads, int *mine)
+{
+    int fds[2], child;
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        io_error(b, errno, "cannot make a pipe");
+        return -1;
+    }
+    if ((fds[0] = lift(fds[0])) < 0 || (fds[1] = lift(fds[1])) < 0) {
+        int e = errno;
+        if (fds[0] >= 0)
+            close(fds[0]);
+        if (fds[1] >= 0)
+            close(fds[1]);
+        io_error(b, e, "cannot make a pipe");
+        return -1;
+    }
+    child = child_reads ? fds[0] : fds[1];
+    *mine = child_reads ? fds[1] : fds[0];
+    if (own(b->pl, child) < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        io_error(b, ENOMEM, "cannot make a pipe");
+        return -1;
+    }
+    return child;
+}
+
+/* A stream the host reads: our end of a fresh pipe. */
+static int add_stream(builder *b, size_t stage, int which, int keep_it)
+{
+    const whelk_pipeline *p = b->p;
+    whelk_plan *pl = b->pl;
+    whelk_stream *s = &pl->streams[pl->nstreams];
+    const whelk_decode_cfg *dc = &p->decode[which == WHELK_STDOUT ? 0 : 1];
+    int mine, child = make_pipe(b, 0, &mine);
+
+    if (child < 0)
+        return -1;
+    pl->nstreams++;
+    memset(s, 0, sizeof *s);
+    s->fd = mine;
+    s->stage = stage;
+    s->which = which;
+    s->keep = keep_it;
+    s->line_cb = p->line_fn && (p->line_streams & which);
+    s->chunk_cb = p->chunk_fn && (p->chunk_streams & which);
+    s->split.max_line = p->max_line;
+    if (dc->encoding) {
+        int e;
+        s->dec = whelk__decoder_new(dc->encoding, dc->policy, &e);
+        if (!s->dec) {
+            if (!b->err)
+                b->err = e == ENOMEM
+                             ? (whelk_error *)&whelk__nomem_error
+                             : whelk__error_new(WHELK_E_INVALID, e,
+                                                WHELK_NO_STAGE, NULL,
+                                                "unknown encoding \"%s\"",
+                                                dc->encoding);
+            return -1;
+        }
+    }
+    return child;
+}
+
+/* Source for stage 0's stdin. */
+static int plan_stdin(builder *b)
+{
+    const whelk_pipeline *p = b->p;
+    whelk_plan *pl = b->pl;
+    int mine, child;
+
+    switch (p->in.kind) {
+    case IO_INHERIT:
+        return borrow(b, 0, 1);
+    case IO_FILE:
+        return open_file(b, p->in.path, O_RDONLY);
+    case IO_FD:
+        return borrow(b, p->in.fd, 0);
+    case IO_BYTES:
+        child = make_pipe(b, 1, &mine);
+        if (child < 0)
+            return -1;
+        if (fcntl(mine, F_SETFL, O_NONBLOCK) < 0) {
+            close(mine);
+            io_error(b, errno, "cannot make a pipe");
+            return -1;
+        }
+        pl->in_fd = mine;
+        return child;
+    default:
+        return devnull(b);
+    }
+}
+
+/* Destination of the last stage's stdout, other than a stream or 1>&2. */
+static int plan_stdout(builder *b)
+{
+    const whelk_io *o = &b->p->out;
+
+    switch (o->kind) {
+    case IO_INHERIT:
+        return borrow(b, 1, 1);
+    case IO_FILE:
+        return open_file(b, o->path, out_flags(o->append));
+    case IO_FD:
+        return borrow(b, o->fd, 0);
+    default:
+        return devnull(b);
+    }
+}
+
+static int plan_stderr(builder *b, size_t i, int child_stdout)
+{
+    const whelk_io *e = &b->p->cmds[i]->err;
+
+    switch (e->kind) {
+    case IO_CAPTURE:
+    case IO_STREAM:
+        return add_stream(b, i, WHELK_STDERR, e->kind == IO_CAPTURE);
+    case IO_TO_STDOUT:
+        return child_stdout;
+    case IO_INHERIT:
+        return borrow(b, 2, 1);
+    case IO_FILE:
+        return open_file(b, e->path, out_flags(e->append));
+    case IO_FD:
+        return borrow(b, e->fd, 0);
+    default:
+        return devnull(b);
+    }
+}
+
+static int plan_fds(builder *b)
+{
+    const whelk_pipeline *p = b->p;
+    whelk_plan *pl = b->pl;
+    size_t i, n = p->ncmds, last = n - 1;
+    int (*fds)[3] = pl->child_fds;
+    int next_in;
+
+    if ((next_in = plan_stdin(b)) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        fds[i][0] = next_in;
+        if (i < last) {
+            int mine;
+            fds[i][1] = make_pipe(b, 0, &mine);
+            if (fds[i][1] < 0)
+                return -1;
+            /* the read end goes to the next stage: hand it to the plan */
+            if (own(pl, mine) < 0) {
+                close(mine);
+                io_error(b, ENOMEM, "cannot make a pipe");
+                return -1;
+            }
+            next_in = mine;
+        } else if (p->out.kind == IO_TO_STDERR) {
+            fds[i][1] = -1; /* set from stderr below */
+        } else if (p->out.kind == IO_CAPTURE || p->out.kind == IO_STREAM) {
+            fds[i][1] = add_stream(b, i, WHELK_STDOUT,
+                                   p->out.kind == IO_CAPTURE);
+        } else {
+            fds[i][1] = plan_stdout(b);
+        }
+        if (i == last && p->out.kind == IO_TO_STDERR) {
+            fds[i][2] = plan_stderr(b, i, -1);
+            fds[i][1] = fds[i][2];
+        } else if (fds[i][1] >= 0) {
+            fds[i][2] = plan_stderr(b, i, fds[i][1]);
+        }
+        if (fds[i][1] < 0 || fds[i][2] < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ validation */
+
+static whelk_error *stage_fault(const whelk_pipeline *p, size_t i,
+                                const whelk_fault *f)
+{
+    whelk_error *e = whelk__error_from_fault(f);
+    if (e != &whelk__nomem_error)
+        e->stage = i;
+    return e;
+}
+
+static whelk_error *validate(const whelk_pipeline *p)
+{
+    size_t i;
+
+    if (p->fault.kind)
+        return whelk__error_from_fault(&p->fault);
+    if (!p->ncmds)
+        return whelk__error_new(WHELK_E_INVALID, 0, WHELK_NO_STAGE, NULL,
+                                "the pipeline has no command");
+    for (i = 0; i < p->ncmds; i++) {
+        const whelk_cmd *c = p->cmds[i];
+        if (c->fault.kind)
+            return stage_fault(p, i, &c->fault);
+        if (!c->argc || !c->argv[0][0])
+            return whelk__error_new(WHELK_E_INVALID, 0, i, NULL,
+                                    "stage %zu: the program name is empty", i);
+    }
+    if (p->out.kind == IO_TO_STDERR &&
+        p->cmds[p->ncmds - 1]->err.kind == IO_TO_STDOUT)
+        return whelk__error_new(WHELK_E_INVALID, 0, p->ncmds - 1, NULL,
+                                "stdout into stderr and stderr into stdout "
+                                "of the last stage go nowhere");
+    return NULL;
+}
+
+static whelk_error *check_cwd(const whelk_cmd *c, size_t i)
+{
+    struct stat st;
+    int e = 0;
+
+    if (!c->cwd)
+        return NULL;
+    if (stat(c->cwd, &st) < 0)
+        e = errno;
+    else if (!S_ISDIR(st.st_mode))
+        e = ENOTDIR;
+    else if (access(c->cwd, X_OK) < 0)
+        e = errno;
+    if (!e)
+        return NULL;
+    return whelk__error_new(e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_EXEC, e, i,
+                            NULL, "cannot change directory to %s: %s", c->cwd,
+                            whelk__strerror(e));
+}
+
+static whelk_error *resolve_stage(whelk_plan *pl, const whelk_cmd *c, size_t i)
+{
+    const char *prog = c->argv[0], *path = search_path(c);
+    int e;
+
+    pl->paths[i] = whelk__resolve(prog, path, c->cwd, &e);
+    if (pl->paths[i])
+        return NULL;
+    if (e == ENOMEM)
+        return (whelk_error *)&whelk__nomem_error;
+    if (e == ENOENT && !strchr(prog, '/'))
+        return whelk__error_new(WHELK_E_NOTFOUND, e, i, NULL,
+                                "%s: command not found in PATH (%s)", prog,
+                                path);
+    return whelk__error_new(e == ENOENT ? WHELK_E_NOTFOUND : WHELK_E_EXEC, e,
+                            i, NULL, "cannot execute %s: %s", prog,
+                            whelk__strerror(e));
+}
+
+static whelk_error *encode_stdin(const whelk_pipeline *p, whelk_plan *pl)
+{
+    size_t bad = 0;
+    int e;
+
+    if (p->in.kind != IO_BYTES)
+        return NULL;
+    if (!p->in_encoding) {
+        pl->in_ptr = p->in_data;
+        pl->in_len = p->in_len;
+        return NULL;
+    }
+    e = whelk__encode(p->in_encoding, p->in_data, p->in_len, &pl->in_data,
+                      &bad);
+    if (e == ENOMEM)
+        return (whelk_error *)&whelk__nomem_error;
+    if (e == EINVAL)
+        return whelk__error_new(WHELK_E_INVALID, e, WHELK_NO_STAGE, NULL,
+                                "unknown encoding \"%s\"", p->in_encoding);
+    if (e)
+        return whelk__error_new(WHELK_E_DECODE, e, WHELK_NO_STAGE, NULL,
+                                "stdin: the text is not valid UTF-8 or cannot "
+                                "be encoded as %s, at byte offset %zu",
+                                p->in_encoding, bad);
+    pl->in_ptr = (const unsigned char *)pl->in_data.data;
+    pl->in_len = pl->in_data.len;
+    return NULL;
+}
+
+whelk_plan *whelk__plan(const whelk_pipeline *p, whelk_error **err)
+{
+    whelk_plan *pl;
+    builder b;
+    size_t i, n;
+    int e;
+
+    if ((*err = validate(p)) != NULL)
+        return NULL;
+    n = p->ncmds;
+    pl = whelk__calloc(1, sizeof *pl);
+    if (!pl) {
+        *err = (whelk_error *)&whelk__nomem_error;
+        return NULL;
+    }
+    pl->n = n;
+    pl->in_fd = -1;
+    pl->paths = whelk__calloc(n, sizeof *pl->paths);
+    pl->envp = whelk__calloc(n, sizeof *pl->envp);
+    pl->child_fds = whelk__calloc(n, sizeof *pl->child_fds);
+    pl->streams = whelk__calloc(n + 1, sizeof *pl->streams);
+    if (!pl->paths || !pl->envp || !pl->child_fds || !pl->streams) {
+        *err = (whelk_error *)&whelk__nomem_error;
+        goto fail;
+    }
+    if ((*err = encode_stdin(p, pl)) != NULL)
+        goto fail;
+    for (i = 0; i < n; i++) {
+        const whelk_cmd *c = p->cmds[i];
+        if ((*err = check_cwd(c, i)) || (*err = resolve_stage(pl, c, i)))
+            goto fail;
+        pl->envp[i] = build_env(c, &e);
+        if (e) {
+            *err = (whelk_error *)&whelk__nomem_error;
+            goto fail;
+        }
+    }
+    b.pl = pl;
+    b.p = p;
+    b.devnull = -1;
+    b.err = NULL;
+    if (plan_fds(&b) < 0) {
+        *err = b.err ? b.err : (whelk_error *)&whelk__nomem_error;
+        goto fail;
+    }
+    return pl;
+fail:
+    whelk__plan_free(pl);
+    return NULL;
+}
+
+void whelk__plan_close_child_ends(whelk_plan *pl)
+{
+    size_t i;
+
+    for (i = 0; i < pl->nowned; i++)
+        close(pl->owned[i]);
+    pl->nowned = 0;
+}
+
+void whelk__plan_free(whelk_plan *pl)
+{
+    size_t i;
+
+    if (!pl)
+        return;
+    whelk__plan_close_child_ends(pl);
+    free(pl->owned);
+    for (i = 0; i < pl->n; i++) {
+        if (pl->paths)
+            free(pl->paths[i]);
+        if (pl->envp)
+            free(pl->envp[i]);
+    }
+    if (pl->streams) {
+        for (i = 0; i < pl->nstreams; i++) {
+            whelk_stream *s = &pl->streams[i];
+            if (s->fd >= 0)
+                close(s->fd);
+            whelk__decoder_free(s->dec);
+            whelk__splitter_free(&s->split);
+        }
+    }
+    if (pl->in_fd >= 0)
+        close(pl->in_fd);
+    whelk__buf_free(&pl->in_data);
+    free(pl->paths);
+    free(pl->envp);
+    free(pl->child_fds);
+    free(pl->streams);
+    free(pl);
+}

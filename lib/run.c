@@ -1,0 +1,316 @@
+/*
+ * run.c -- whelk_run, whelk_start and the whelk_proc handle: plan the
+ * attempt, spawn every stage into one new process group, pump until the
+ * run is over, reach a verdict, and apply the hooks (on_start, on_exit with
+ * retry, the shell's error hook).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+static void proc_free(whelk_proc *pr)
+{
+    size_t i;
+
+    if (!pr)
+        return;
+    if (!pr->finished && pr->stages)
+        whelk__proc_teardown(pr);
+    whelk__plan_free(pr->plan);
+    if (pr->leader_pidfd >= 0)
+        close(pr->leader_pidfd);
+    if (pr->epfd >= 0)
+        close(pr->epfd);
+    if (pr->tfd >= 0)
+        close(pr->tfd);
+    if (pr->tails)
+        for (i = 0; i < pr->n; i++)
+            whelk__buf_free(&pr->tails[i]);
+    free(pr->tails);
+    free(pr->stages);
+    whelk__buf_free(&pr->scratch);
+    whelk__buf_free(&pr->decoded);
+    whelk_result_free(pr->result);
+    whelk_error_free(pr->fail);
+    free(pr);
+}
+
+static whelk_error *spawn_error(whelk_proc *pr, size_t i, int e)
+{
+    const char *prog = pr->p->cmds[i]->argv[0];
+    int kind = e == ENOMEM ? WHELK_E_NOMEM
+               : e == EMFILE || e == ENFILE ? WHELK_E_IO
+                                            : WHELK_E_EXEC;
+
+    if (e == ENOENT && pr->p->cmds[i]->cwd)
+        return whelk__error_new(kind, e, i, NULL,
+                                "cannot execute %s in %s: %s", prog,
+                                pr->p->cmds[i]->cwd, whelk__strerror(e));
+    return whelk__error_new(kind, e, i, NULL, "cannot execute %s: %s", prog,
+                            whelk__strerror(e));
+}
+
+/* One attempt: plan and spawn.  NULL and *err on failure, with every
+ * started stage killed and reaped and every descriptor closed. */
+static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
+{
+    whelk_proc *pr;
+    size_t i;
+
+    if (p->start_fn)
+        p->start_fn(p, p->start_ud);
+    pr = whelk__calloc(1, sizeof *pr);
+    if (!pr) {
+        *err = (whelk_error *)&whelk__nomem_error;
+        return NULL;
+    }
+    pr->p = p;
+    pr->n = p->ncmds;
+    pr->leader_pidfd = pr->epfd = pr->tfd = -1;
+    pr->deadline_ms = pr->drain_until = pr->timer_armed = -1;
+    if (!(pr->plan = whelk__plan(p, err)))
+        goto fail_quiet;
+    pr->stages = whelk__calloc(pr->n, sizeof *pr->stages);
+    pr->tails = whelk__calloc(pr->n, sizeof *pr->tails);
+    pr->result = whelk__result_new(pr->n);
+    if (!pr->stages || !pr->tails || !pr->result) {
+        *err = (whelk_error *)&whelk__nomem_error;
+        goto fail;
+    }
+    for (i = 0; i < pr->n; i++) {
+        pr->stages[i].pid = -1;
+        pr->stages[i].pidfd = -1;
+    }
+    for (i = 0; i < pr->n; i++) {
+        whelk_stage *s = &pr->stages[i];
+        whelk_spawn_req req;
+        int e;
+
+        req.path = pr->plan->paths[i];
+        req.argv = p->cmds[i]->argv;
+        req.envp = pr->plan->envp[i];
+        req.cwd = p->cmds[i]->cwd;
+        req.fds = pr->plan->child_fds[i];
+        req.pgroup = !p->pgroup ? -1 : i == 0 ? 0 : pr->pgid;
+        e = whelk__spawn(&req, &s->pid, &s->pidfd);
+        if (e) {
+            *err = spawn_error(pr, i, e);
+            goto fail;
+        }
+        if (i == 0 && p->pgroup) {
+            pr->pgid = s->pid;
+            pr->leader_pidfd = s->pidfd;
+        }
+    }
+    whelk__plan_close_child_ends(pr->plan);
+    if (p->timeout_ms)
+        pr->deadline_ms = whelk__now_ms() + p->timeout_ms;
+    return pr;
+fail:
+    if (pr->stages) {
+        /* stages already started must not outlive the failed start */
+        whelk__proc_teardown(pr);
+        for (i = 0; i < pr->n; i++)
+            if (pr->stages[i].pidfd >= 0 &&
+                pr->stages[i].pidfd != pr->leader_pidfd)
+                close(pr->stages[i].pidfd);
+    }
+    pr->finished = 1;
+fail_quiet:
+    proc_free(pr);
+    return NULL;
+}
+
+/* The error hook of a shell sees every error before it is returned. */
+static whelk_result *give(whelk_pipeline *p, whelk_result *r, whelk_error *e,
+                          whelk_error **err)
+{
+    if (e && p && p->error_fn)
+        p->error_fn(e, p->error_ud);
+    if (err)
+        *err = e;
+    else
+        whelk_error_free(e);
+    return r;
+}
+
+static whelk_error *invalid_null(void)
+{
+    return whelk__error_new(WHELK_E_INVALID, EINVAL, WHELK_NO_STAGE, NULL,
+                            "the pipeline is NULL");
+}
+
+/* start_once until it succeeds or on_exit lets a failure stand. */
+static whelk_proc *start_retrying(whelk_pipeline *p, whelk_error **err)
+{
+    for (;;) {
+        whelk_proc *pr = start_once(p, err);
+        if (pr)
+            return pr;
+        if (!p->exit_fn || p->exit_fn(NULL, *err, p->exit_ud) != WHELK_RETRY)
+            return NULL;
+        whelk_error_free(*err);
+        *err = NULL;
+    }
+}
+
+whelk_proc *whelk_start(whelk_pipeline *p, whelk_error **err)
+{
+    whelk_error *e = NULL;
+    whelk_proc *pr;
+
+    if (err)
+        *err = NULL;
+    if (!p) {
+        give(p, NULL, invalid_null(), err);
+        return NULL;
+    }
+    pr = start_retrying(p, &e);
+    if (!pr)
+        give(p, NULL, e, err);
+    return pr;
+}
+
+whelk_result *whelk_proc_wait(whelk_proc *pr, whelk_error **err)
+{
+    whelk_pipeline *p;
+
+    if (err)
+        *err = NULL;
+    if (!pr)
+        return give(NULL, NULL, invalid_null(), err);
+    p = pr->p;
+    for (;;) {
+        whelk_result *r;
+        whelk_error *e;
+
+        while (!whelk__pump(pr, -1))
+            ;
+        e = whelk__verdict(pr);
+        r = e ? NULL : pr->result;
+        if (!e)
+            pr->result = NULL;
+        proc_free(pr);
+        if (!p->exit_fn ||
+            p->exit_fn(e ? whelk_error_result(e) : r, e, p->exit_ud) !=
+                WHELK_RETRY)
+            return give(p, r, e, err);
+        whelk_result_free(r);
+        whelk_error_free(e);
+        e = NULL;
+        if (!(pr = start_retrying(p, &e)))
+            return give(p, NULL, e, err);
+    }
+}
+
+whelk_result *whelk_run(whelk_pipeline *p, whelk_error **err)
+{
+    whelk_proc *pr = whelk_start(p, err);
+
+    return pr ? whelk_proc_wait(pr, err) : NULL;
+}
+
+whelk_result *whelk_sh(whelk_error **err, const char *program, ...)
+{
+    whelk_pipeline *p;
+    whelk_cmd *cmd = whelk__cmd_alloc();
+    whelk_result *r;
+    const char *a;
+    va_list ap;
+
+    if (cmd) {
+        whelk__cmd_push(cmd, program);
+        va_start(ap, program);
+        while (program && (a = va_arg(ap, const char *)) != NULL)
+            whelk__cmd_push(cmd, a);
+        va_end(ap);
+    }
+    p = whelk_pipe(cmd, NULL);
+    if (!p) {
+        if (err)
+            *err = (whelk_error *)&whelk__nomem_error;
+        return NULL;
+    }
+    r = whelk_run(p, err);
+    whelk_pipeline_free(p);
+    return r;
+}
+
+/* -------------------------------------------------------- the handle */
+
+int whelk_proc_step(whelk_proc *pr, int timeout_ms)
+{
+    int done;
+
+    if (!pr)
+        return -1;
+    done = whelk__pump(pr, timeout_ms);
+    if (pr->tfd >= 0)
+        whelk__proc_arm(pr);
+    return done;
+}
+
+int whelk_proc_kill(whelk_proc *pr, int sig)
+{
+    if (!pr)
+        return EINVAL;
+    return whelk__proc_signal(pr, sig);
+}
+
+pid_t whelk_proc_pid(const whelk_proc *pr, size_t stage)
+{
+    return pr && stage < pr->n ? pr->stages[stage].pid : -1;
+}
+
+static int watch(int epfd, int fd, unsigned events)
+{
+    struct epoll_event ev;
+
+    if (fd < 0)
+        return 0;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.fd = fd;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int whelk_proc_fd(whelk_proc *pr)
+{
+    size_t i;
+    int ok = 1;
+
+    if (!pr)
+        return -1;
+    if (pr->epfd >= 0)
+        return pr->epfd;
+    pr->epfd = epoll_create1(EPOLL_CLOEXEC);
+    pr->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (pr->epfd < 0 || pr->tfd < 0)
+        ok = 0;
+    for (i = 0; ok && i < pr->plan->nstreams; i++)
+        ok = watch(pr->epfd, pr->plan->streams[i].fd, EPOLLIN) == 0;
+    if (ok)
+        ok = watch(pr->epfd, pr->plan->in_fd, EPOLLOUT) == 0;
+    for (i = 0; ok && i < pr->n; i++)
+        if (!pr->stages[i].reaped)
+            ok = watch(pr->epfd, pr->stages[i].pidfd, EPOLLIN) == 0;
+    if (ok)
+        ok = watch(pr->epfd, pr->tfd, EPOLLIN) == 0;
+    if (!ok) {
+        if (pr->epfd >= 0)
+            close(pr->epfd);
+        if (pr->tfd >= 0)
+            close(pr->tfd);
+        pr->epfd = pr->tfd = -1;
+        return -1;
+    }
+    whelk__proc_arm(pr);
+    return pr->epfd;
+}

@@ -1,0 +1,158 @@
+/*
+ * verdict.c -- from the statuses of a finished run to its outcome: the
+ * result, or an error naming the first stage that failed on its own, with
+ * its command, its status and the tail of its own stderr.
+ *
+ * A stage counts as failed when it exited with a code outside its ok codes
+ * or was killed by a signal -- except SIGPIPE in a stage whose downstream
+ * stages all succeeded (`yes | head -n 1`).  A SIGPIPE'd stage is never
+ * named while another stage failed; SIGPIPE in the last stage, whose
+ * reader is outside the pipeline, is a failure like any other signal.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int code_ok(const whelk_cmd *c, int code)
+{
+    size_t i;
+
+    if (!c->nok)
+        return code == 0;
+    for (i = 0; i < c->nok; i++)
+        if (c->ok_codes[i] == code)
+            return 1;
+    return 0;
+}
+
+/* The stage to blame, or WHELK_NO_STAGE when the run succeeded. */
+static size_t cause(const whelk_proc *pr)
+{
+    size_t i, n = pr->n, first_sigpipe = WHELK_NO_STAGE;
+    int downstream_ok = 1;
+    size_t blame = WHELK_NO_STAGE;
+
+    for (i = n; i-- > 0;) {
+        const whelk_status *st = &pr->result->st[i];
+        int ok = st->sig == 0 && code_ok(pr->p->cmds[i], st->code);
+        if (!ok && st->sig == SIGPIPE && i < n - 1 && downstream_ok)
+            ok = 1; /* its reader quit early, as readers may */
+        if (!ok) {
+            if (st->sig == SIGPIPE)
+                first_sigpipe = i;
+            else
+                blame = i;
+        }
+        downstream_ok = downstream_ok && ok;
+    }
+    return blame != WHELK_NO_STAGE ? blame : first_sigpipe;
+}
+
+/* The last WHELK_TAIL_LINES lines of a stage's captured stderr. */
+static const char *tail_text(whelk_buf *t, size_t *len)
+{
+    size_t n, lines = 0;
+
+    if (!t->data || !t->len) {
+        *len = 0;
+        return "";
+    }
+    n = t->len;
+    while (n && (t->data[n - 1] == '\n' || t->data[n - 1] == '\r'))
+        n--;
+    *len = n;
+    while (n) {
+        if (t->data[n - 1] == '\n' && ++lines == WHELK_TAIL_LINES)
+            break;
+        n--;
+    }
+    *len -= n;
+    return t->data + n;
+}
+
+static whelk_error *status_error(whelk_proc *pr, size_t i)
+{
+    const whelk_status *st = &pr->result->st[i];
+    char *cmd = whelk__cmd_string(pr->p->cmds[i]);
+    char where[64] = "";
+    whelk_buf msg = {0};
+    size_t tlen;
+    const char *tail = tail_text(&pr->tails[i], &tlen);
+    whelk_error *e;
+
+    if (!cmd)
+        return (whelk_error *)&whelk__nomem_error;
+    if (pr->n > 1)
+        snprintf(where, sizeof where, " (stage %zu of %zu)", i + 1, pr->n);
+    if (whelk__buf_printf(&msg, "`%s`%s", cmd, where) < 0 ||
+        (st->sig ? whelk__buf_printf(&msg, " was killed by signal %d (SIG%s)",
+                                     st->sig, whelk__signame(st->sig))
+                 : whelk__buf_printf(&msg, " exited with status %d",
+                                     st->code)) < 0 ||
+        (tlen && (whelk__buf_addstr(&msg, ": ") < 0 ||
+                  whelk__buf_add(&msg, tail, tlen) < 0))) {
+        free(cmd);
+        whelk__buf_free(&msg);
+        return (whelk_error *)&whelk__nomem_error;
+    }
+    e = whelk__error_new(st->sig ? WHELK_E_SIGNAL : WHELK_E_EXIT, 0, i, NULL,
+                         "%s", msg.data);
+    whelk__buf_free(&msg);
+    if (e == &whelk__nomem_error) {
+        free(cmd);
+        return e;
+    }
+    e->command = cmd;
+    e->exit_code = st->code;
+    e->sig = st->sig;
+    return e;
+}
+
+static whelk_error *unknown_status(whelk_proc *pr, size_t i)
+{
+    char *cmd = whelk__cmd_string(pr->p->cmds[i]);
+    whelk_error *e = whelk__error_new(
+        WHELK_E_IO, ECHILD, i, NULL,
+        "the exit status of `%s` is unavailable: the host ignores SIGCHLD, "
+        "so the system discarded it",
+        cmd ? cmd : "?");
+
+    if (e != &whelk__nomem_error)
+        e->command = cmd;
+    else
+        free(cmd);
+    return e;
+}
+
+whelk_error *whelk__verdict(whelk_proc *pr)
+{
+    whelk_error *e = NULL;
+    size_t i;
+
+    for (i = 0; i < pr->n; i++)
+        pr->result->st[i] = pr->stages[i].st;
+    if (pr->fail) {
+        e = pr->fail;
+        pr->fail = NULL;
+    }
+    for (i = 0; !e && i < pr->n; i++)
+        if (!pr->result->st[i].known)
+            e = unknown_status(pr, i);
+    if (!e && pr->p->check && (i = cause(pr)) != WHELK_NO_STAGE)
+        e = status_error(pr, i);
+    if (!e)
+        return NULL;
+    if (e == &whelk__nomem_error)
+        return e;
+    if (e->stage < pr->n) {
+        e->exit_code = pr->result->st[e->stage].code;
+        e->sig = pr->result->st[e->stage].sig;
+    }
+    e->result = pr->result;
+    pr->result = NULL;
+    return e;
+}
