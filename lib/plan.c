@@ -97,17 +97,16 @@ char *whelk__resolve(const char *prog, const char *path_env, const char *cwd,
     return NULL;
 }
 
-/* The PATH a command's program is looked up in. */
+/* The PATH a command's program is looked up in: its own when it sets one,
+ * else the host's (also after whelk_cmd_clearenv or an unset PATH). */
 static const char *search_path(const whelk_cmd *cmd)
 {
     size_t i;
     const char *host;
 
     for (i = 0; i < cmd->nenv; i++)
-        if (strcmp(cmd->env[i].name, "PATH") == 0)
-            return cmd->env[i].value ? cmd->env[i].value : DEFAULT_PATH;
-    if (cmd->clearenv)
-        return DEFAULT_PATH;
+        if (strcmp(cmd->env[i].name, "PATH") == 0 && cmd->env[i].value)
+            return cmd->env[i].value;
     host = getenv("PATH");
     return host ? host : DEFAULT_PATH;
 }
