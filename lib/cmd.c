@@ -185,10 +185,11 @@ void whelk_cmd_stderr(whelk_cmd *cmd, int dest)
     if (!cmd)
         return;
     switch (dest) {
-    case WHELK_CAPTURE: case WHELK_STREAM: case WHELK_NULL:
-    case WHELK_INHERIT: case WHELK_TO_STDOUT:
-        io_reset(&cmd->err, dest);
-        return;
+    case WHELK_CAPTURE:
+    case WHELK_STREAM:
+    case WHELK_NULL:
+    case WHELK_INHERIT:
+    case WHELK_TO_STDOUT: io_reset(&cmd->err, dest); return;
     default:
         whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
                          "invalid stderr destination %d", dest);

@@ -32,8 +32,8 @@ struct whelk_decoder {
     int policy;
     char *name;
     iconv_t cd;
-    unsigned unit;      /* bytes skipped past an invalid sequence (iconv) */
-    uint64_t offset;    /* stream offset of the next unconsumed byte */
+    unsigned unit;   /* bytes skipped past an invalid sequence (iconv) */
+    uint64_t offset; /* stream offset of the next unconsumed byte */
     unsigned char pend[PEND_MAX];
     size_t npend;
     unsigned char tablen[256];
@@ -253,12 +253,9 @@ static long step(whelk_decoder *d, const unsigned char *s, size_t len,
                  int final, whelk_buf *out)
 {
     switch (d->engine) {
-    case ENG_UTF8:
-        return step_utf8(d, s, len, final, out);
-    case ENG_TABLE:
-        return step_table(d, s, len, out);
-    default:
-        return step_iconv(d, s, len, final, out);
+    case ENG_UTF8: return step_utf8(d, s, len, final, out);
+    case ENG_TABLE: return step_table(d, s, len, out);
+    default: return step_iconv(d, s, len, final, out);
     }
 }
 
@@ -354,8 +351,7 @@ static unsigned unit_of(const char *name)
     return 1;
 }
 
-whelk_decoder *whelk__decoder_new(const char *encoding, int policy,
-                                  int *errnum)
+whelk_decoder *whelk__decoder_new(const char *encoding, int policy, int *errnum)
 {
     const char *cs = whelk__charset(encoding);
     whelk_decoder *d;
@@ -364,7 +360,8 @@ whelk_decoder *whelk__decoder_new(const char *encoding, int policy,
         *errnum = EINVAL;
         return NULL;
     }
-    if (!(d = whelk__calloc(1, sizeof *d)) || !(d->name = whelk__strdup(encoding))) {
+    if (!(d = whelk__calloc(1, sizeof *d)) ||
+        !(d->name = whelk__strdup(encoding))) {
         free(d);
         *errnum = ENOMEM;
         return NULL;

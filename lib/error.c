@@ -10,8 +10,8 @@
 
 /* Returned when even the error cannot be allocated; never freed. */
 const whelk_error whelk__nomem_error = {
-    WHELK_E_NOMEM, ENOMEM, WHELK_NO_STAGE, -1, 0,
-    (char *)"out of memory", (char *)"", NULL};
+    WHELK_E_NOMEM, ENOMEM, WHELK_NO_STAGE, -1, 0, (char *)"out of memory",
+    (char *)"",    NULL};
 
 whelk_error *whelk__error_new(int kind, int errnum, size_t stage,
                               whelk_result *result, const char *fmt, ...)
@@ -54,10 +54,17 @@ int whelk_error_kind(const whelk_error *e)
 
 const char *whelk_error_kind_name(int kind)
 {
-    static const char *const names[] = {
-        "?", "WHELK_E_INVALID", "WHELK_E_NOMEM", "WHELK_E_NOTFOUND",
-        "WHELK_E_EXEC", "WHELK_E_IO", "WHELK_E_EXIT", "WHELK_E_SIGNAL",
-        "WHELK_E_TIMEOUT", "WHELK_E_DECODE", "WHELK_E_ABORTED"};
+    static const char *const names[] = {"?",
+                                        "WHELK_E_INVALID",
+                                        "WHELK_E_NOMEM",
+                                        "WHELK_E_NOTFOUND",
+                                        "WHELK_E_EXEC",
+                                        "WHELK_E_IO",
+                                        "WHELK_E_EXIT",
+                                        "WHELK_E_SIGNAL",
+                                        "WHELK_E_TIMEOUT",
+                                        "WHELK_E_DECODE",
+                                        "WHELK_E_ABORTED"};
 
     return kind > 0 && kind <= WHELK_E_ABORTED ? names[kind] : names[0];
 }

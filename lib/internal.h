@@ -79,9 +79,9 @@ enum whelk_io_kind {
 };
 typedef struct whelk_io {
     int kind;
-    char *path;  /* IO_FILE */
-    int append;  /* IO_FILE */
-    int fd;      /* IO_FD */
+    char *path; /* IO_FILE */
+    int append; /* IO_FILE */
+    int fd;     /* IO_FD */
 } whelk_io;
 
 typedef struct whelk_envop {
@@ -213,7 +213,7 @@ WHELK_INTERNAL const char *whelk__charset(const char *encoding);
 typedef struct whelk_splitter {
     whelk_buf pending; /* a partial line */
     size_t max_line;
-    int cut_pending;   /* the pending bytes continue a cut line */
+    int cut_pending; /* the pending bytes continue a cut line */
 } whelk_splitter;
 /* Delivers each complete line of data to fn; data is modified during the
  * call (a NUL is put after each line) and restored.  Returns 0, the
@@ -249,8 +249,8 @@ typedef struct whelk_plan {
     size_t nowned, ownedcap;
     whelk_stream *streams;
     size_t nstreams;
-    int in_fd;           /* our write end for stdin bytes, or -1 */
-    whelk_buf in_data;   /* encoded stdin bytes (owned copy if converted) */
+    int in_fd;         /* our write end for stdin bytes, or -1 */
+    whelk_buf in_data; /* encoded stdin bytes (owned copy if converted) */
     const unsigned char *in_ptr;
     size_t in_len;
 } whelk_plan;
@@ -298,19 +298,19 @@ struct whelk_proc {
     whelk_result *result;
     whelk_error *fail; /* first run-wide failure (timeout, decode, abort, io) */
     int phase;
-    int64_t deadline_ms;  /* next timer event (monotonic ms), -1 none */
-    int64_t drain_until;  /* after the stages are reaped */
+    int64_t deadline_ms; /* next timer event (monotonic ms), -1 none */
+    int64_t drain_until; /* after the stages are reaped */
     int timed_out;
     int aborted;
     int finished;
-    int epfd, tfd;        /* lazily made by whelk_proc_fd */
+    int epfd, tfd; /* lazily made by whelk_proc_fd */
     int sigpipe_blocked;
-    whelk_buf scratch;    /* read buffer */
-    whelk_buf decoded;    /* decoder output */
-    whelk_buf *tails;     /* per stage: last bytes of captured stderr */
+    whelk_buf scratch; /* read buffer */
+    whelk_buf decoded; /* decoder output */
+    whelk_buf *tails;  /* per stage: last bytes of captured stderr */
     int nopidfd_backoff;
-    size_t in_off;        /* stdin bytes written */
-    int64_t timer_armed;  /* what tfd is set to */
+    size_t in_off;       /* stdin bytes written */
+    int64_t timer_armed; /* what tfd is set to */
 };
 
 WHELK_INTERNAL int64_t whelk__now_ms(void);

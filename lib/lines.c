@@ -106,8 +106,8 @@ int whelk__split_eof(whelk_splitter *s, whelk_emit_fn fn, void *ctx)
 
     if (s->pending.len || s->cut_pending) {
         char empty = '\0';
-        rc = emit(s, s->pending.len ? s->pending.data : &empty,
-                  s->pending.len, WHELK_LINE_NO_EOL, fn, ctx);
+        rc = emit(s, s->pending.len ? s->pending.data : &empty, s->pending.len,
+                  WHELK_LINE_NO_EOL, fn, ctx);
     }
     s->pending.len = 0;
     s->cut_pending = 0;

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NOMEM(p) whelk__fault_set(&(p)->fault, WHELK_E_NOMEM, ENOMEM, "out of memory")
+#define NOMEM(p)                                                               \
+    whelk__fault_set(&(p)->fault, WHELK_E_NOMEM, ENOMEM, "out of memory")
 
 whelk_pipeline *whelk_pipeline_new(void)
 {
@@ -185,10 +186,11 @@ void whelk_pipeline_stdout(whelk_pipeline *p, int dest)
     if (!p)
         return;
     switch (dest) {
-    case WHELK_CAPTURE: case WHELK_STREAM: case WHELK_NULL:
-    case WHELK_INHERIT: case WHELK_TO_STDERR:
-        io_set(&p->out, dest);
-        return;
+    case WHELK_CAPTURE:
+    case WHELK_STREAM:
+    case WHELK_NULL:
+    case WHELK_INHERIT:
+    case WHELK_TO_STDERR: io_set(&p->out, dest); return;
     default:
         whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
                          "invalid stdout destination %d", dest);

@@ -275,13 +275,11 @@ static int open_file(builder *b, const char *path, int flags)
     if (fd < 0) {
         int e = errno;
         if (!b->err)
-            b->err = whelk__error_new(e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_IO,
-                                      e, WHELK_NO_STAGE, NULL,
-                                      "cannot open %s for %s: %s", path,
-                                      (flags & O_ACCMODE) == O_RDONLY
-                                          ? "reading"
-                                          : "writing",
-                                      whelk__strerror(e));
+            b->err = whelk__error_new(
+                e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_IO, e, WHELK_NO_STAGE,
+                NULL, "cannot open %s for %s: %s", path,
+                (flags & O_ACCMODE) == O_RDONLY ? "reading" : "writing",
+                whelk__strerror(e));
         return -1;
     }
     return keep(b, fd, path);
@@ -348,10 +346,9 @@ static int add_stream(builder *b, size_t stage, int which, int keep_it)
             if (!b->err)
                 b->err = e == ENOMEM
                              ? (whelk_error *)&whelk__nomem_error
-                             : whelk__error_new(WHELK_E_INVALID, e,
-                                                WHELK_NO_STAGE, NULL,
-                                                "unknown encoding \"%s\"",
-                                                dc->encoding);
+                             : whelk__error_new(
+                                   WHELK_E_INVALID, e, WHELK_NO_STAGE, NULL,
+                                   "unknown encoding \"%s\"", dc->encoding);
             return -1;
         }
     }
@@ -366,12 +363,9 @@ static int plan_stdin(builder *b)
     int mine, child;
 
     switch (p->in.kind) {
-    case IO_INHERIT:
-        return borrow(b, 0, 1);
-    case IO_FILE:
-        return open_file(b, p->in.path, O_RDONLY);
-    case IO_FD:
-        return borrow(b, p->in.fd, 0);
+    case IO_INHERIT: return borrow(b, 0, 1);
+    case IO_FILE: return open_file(b, p->in.path, O_RDONLY);
+    case IO_FD: return borrow(b, p->in.fd, 0);
     case IO_BYTES:
         child = make_pipe(b, 1, &mine);
         if (child < 0)
@@ -383,8 +377,7 @@ static int plan_stdin(builder *b)
         }
         pl->in_fd = mine;
         return child;
-    default:
-        return devnull(b);
+    default: return devnull(b);
     }
 }
 
@@ -394,14 +387,10 @@ static int plan_stdout(builder *b)
     const whelk_io *o = &b->p->out;
 
     switch (o->kind) {
-    case IO_INHERIT:
-        return borrow(b, 1, 1);
-    case IO_FILE:
-        return open_file(b, o->path, out_flags(o->append));
-    case IO_FD:
-        return borrow(b, o->fd, 0);
-    default:
-        return devnull(b);
+    case IO_INHERIT: return borrow(b, 1, 1);
+    case IO_FILE: return open_file(b, o->path, out_flags(o->append));
+    case IO_FD: return borrow(b, o->fd, 0);
+    default: return devnull(b);
     }
 }
 
@@ -413,16 +402,11 @@ static int plan_stderr(builder *b, size_t i, int child_stdout)
     case IO_CAPTURE:
     case IO_STREAM:
         return add_stream(b, i, WHELK_STDERR, e->kind == IO_CAPTURE);
-    case IO_TO_STDOUT:
-        return child_stdout;
-    case IO_INHERIT:
-        return borrow(b, 2, 1);
-    case IO_FILE:
-        return open_file(b, e->path, out_flags(e->append));
-    case IO_FD:
-        return borrow(b, e->fd, 0);
-    default:
-        return devnull(b);
+    case IO_TO_STDOUT: return child_stdout;
+    case IO_INHERIT: return borrow(b, 2, 1);
+    case IO_FILE: return open_file(b, e->path, out_flags(e->append));
+    case IO_FD: return borrow(b, e->fd, 0);
+    default: return devnull(b);
     }
 }
 
@@ -431,7 +415,7 @@ static int plan_fds(builder *b)
     const whelk_pipeline *p = b->p;
     whelk_plan *pl = b->pl;
     size_t i, n = p->ncmds, last = n - 1;
-    int (*fds)[3] = pl->child_fds;
+    int(*fds)[3] = pl->child_fds;
     int next_in;
 
     if ((next_in = plan_stdin(b)) < 0)
@@ -453,8 +437,8 @@ static int plan_fds(builder *b)
         } else if (p->out.kind == IO_TO_STDERR) {
             fds[i][1] = -1; /* set from stderr below */
         } else if (p->out.kind == IO_CAPTURE || p->out.kind == IO_STREAM) {
-            fds[i][1] = add_stream(b, i, WHELK_STDOUT,
-                                   p->out.kind == IO_CAPTURE);
+            fds[i][1] =
+                add_stream(b, i, WHELK_STDOUT, p->out.kind == IO_CAPTURE);
         } else {
             fds[i][1] = plan_stdout(b);
         }
@@ -540,8 +524,8 @@ static whelk_error *resolve_stage(whelk_plan *pl, const whelk_cmd *c, size_t i)
         return whelk__error_new(WHELK_E_NOTFOUND, e, i, NULL,
                                 "%s: command not found in PATH (%s)", prog,
                                 path);
-    return whelk__error_new(e == ENOENT ? WHELK_E_NOTFOUND : WHELK_E_EXEC, e,
-                            i, NULL, "cannot execute %s: %s", prog,
+    return whelk__error_new(e == ENOENT ? WHELK_E_NOTFOUND : WHELK_E_EXEC, e, i,
+                            NULL, "cannot execute %s: %s", prog,
                             whelk__strerror(e));
 }
 

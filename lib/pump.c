@@ -179,8 +179,8 @@ static void keep_tail(whelk_buf *t, const char *data, size_t len)
 static int capture(whelk_proc *pr, const whelk_stream *s, const char *data,
                    size_t len)
 {
-    whelk_buf *b = s->which == WHELK_STDOUT ? &pr->result->out
-                                            : &pr->result->err;
+    whelk_buf *b =
+        s->which == WHELK_STDOUT ? &pr->result->out : &pr->result->err;
     size_t limit = pr->p->capture_limit;
 
     if (s->which == WHELK_STDERR)
@@ -251,7 +251,8 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
         goto nomem;
     if (s->line_cb) {
         emit_ctx ctx = {pr, s};
-        int rc = tlen ? whelk__split(&s->split, text, tlen, emit_line, &ctx) : 0;
+        int rc =
+            tlen ? whelk__split(&s->split, text, tlen, emit_line, &ctx) : 0;
         if (rc == 0 && eof)
             rc = whelk__split_eof(&s->split, emit_line, &ctx);
         if (rc == -2)
@@ -288,6 +289,11 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
     whelk_buf *into = plain ? &pr->result->out : &pr->scratch;
     ssize_t n;
 
+    if (pr->aborted) {
+        /* stopped: nothing more is read or given to callbacks */
+        close_stream(s);
+        return;
+    }
     if (plain ? whelk__buf_reserve(into, READ_CHUNK) < 0
               : (into->len = 0, whelk__buf_reserve(into, READ_CHUNK) < 0)) {
         fail(pr, (whelk_error *)&whelk__nomem_error);

@@ -17,8 +17,9 @@ static int is_safe(unsigned char c)
 static int is_reserved(const char *w)
 {
     static const char *const words[] = {
-        "if", "then", "else", "elif", "fi", "do", "done", "case", "esac",
-        "while", "until", "for", "in", "function", "select", "time", NULL};
+        "if",   "then",     "else",   "elif",  "fi",    "do",
+        "done", "case",     "esac",   "while", "until", "for",
+        "in",   "function", "select", "time",  NULL};
     size_t i;
 
     for (i = 0; words[i]; i++)
@@ -103,18 +104,15 @@ char *whelk__cmd_string(const whelk_cmd *cmd)
 static int render_io(whelk_buf *b, const char *op, const whelk_io *io)
 {
     switch (io->kind) {
-    case IO_NULL:
-        return whelk__buf_printf(b, " %s/dev/null", op);
+    case IO_NULL: return whelk__buf_printf(b, " %s/dev/null", op);
     case IO_FILE:
         if (whelk__buf_printf(b, " %s%s ", op,
                               io->append && op[strlen(op) - 1] == '>' ? ">"
-                                                                       : "") < 0)
+                                                                      : "") < 0)
             return -1;
         return whelk__quote(b, io->path, 0);
-    case IO_FD:
-        return whelk__buf_printf(b, " %s&%d", op, io->fd);
-    default:
-        return 0;
+    case IO_FD: return whelk__buf_printf(b, " %s&%d", op, io->fd);
+    default: return 0;
     }
 }
 
@@ -158,7 +156,7 @@ static int render_stage_io(whelk_buf *b, const whelk_pipeline *p,
 {
     if (last && p->out.kind == IO_TO_STDERR)
         return render_io(b, "2>", &c->err) < 0 ? -1
-                                                : whelk__buf_addstr(b, " >&2");
+                                               : whelk__buf_addstr(b, " >&2");
     if (last && render_io(b, ">", &p->out) < 0)
         return -1;
     if (c->err.kind == IO_TO_STDOUT)

@@ -45,14 +45,13 @@ static void proc_free(whelk_proc *pr)
 static whelk_error *spawn_error(whelk_proc *pr, size_t i, int e)
 {
     const char *prog = pr->p->cmds[i]->argv[0];
-    int kind = e == ENOMEM ? WHELK_E_NOMEM
+    int kind = e == ENOMEM                  ? WHELK_E_NOMEM
                : e == EMFILE || e == ENFILE ? WHELK_E_IO
                                             : WHELK_E_EXEC;
 
     if (e == ENOENT && pr->p->cmds[i]->cwd)
-        return whelk__error_new(kind, e, i, NULL,
-                                "cannot execute %s in %s: %s", prog,
-                                pr->p->cmds[i]->cwd, whelk__strerror(e));
+        return whelk__error_new(kind, e, i, NULL, "cannot execute %s in %s: %s",
+                                prog, pr->p->cmds[i]->cwd, whelk__strerror(e));
     return whelk__error_new(kind, e, i, NULL, "cannot execute %s: %s", prog,
                             whelk__strerror(e));
 }
@@ -198,9 +197,8 @@ whelk_result *whelk_proc_wait(whelk_proc *pr, whelk_error **err)
         if (!e)
             pr->result = NULL;
         proc_free(pr);
-        if (!p->exit_fn ||
-            p->exit_fn(e ? whelk_error_result(e) : r, e, p->exit_ud) !=
-                WHELK_RETRY)
+        if (!p->exit_fn || p->exit_fn(e ? whelk_error_result(e) : r, e,
+                                      p->exit_ud) != WHELK_RETRY)
             return give(p, r, e, err);
         whelk_result_free(r);
         whelk_error_free(e);

@@ -118,8 +118,7 @@ static void cmd_defaults(whelk_cmd *cmd, const whelk_shell *sh)
         whelk_cmd_chdir(cmd, sh->cmd->cwd);
 }
 
-static whelk_cmd *shell_cmd_va(whelk_shell *sh, const char *program,
-                               va_list ap)
+static whelk_cmd *shell_cmd_va(whelk_shell *sh, const char *program, va_list ap)
 {
     whelk_cmd *cmd = whelk__cmd_alloc();
     const char *a;

@@ -118,7 +118,8 @@ typedef struct child_ctx {
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)
 __attribute__((no_sanitize("address", "undefined")))
 #endif
-static int child_main(void *arg)
+static int
+child_main(void *arg)
 {
     child_ctx *c = arg;
     const whelk_spawn_req *req = c->req;
@@ -143,8 +144,7 @@ static int child_main(void *arg)
     if (req->cwd && syscall(SYS_chdir, req->cwd) < 0)
         goto fail;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
-    syscall(SYS_execve, req->path, req->argv,
-            req->envp ? req->envp : environ);
+    syscall(SYS_execve, req->path, req->argv, req->envp ? req->envp : environ);
 fail:
     c->err = errno ? errno : EINVAL;
     syscall(SYS_exit, 127);
