@@ -230,7 +230,7 @@ whelk_result *whelk_sh(whelk_error **err, const char *program, ...)
             whelk__cmd_push(cmd, a);
         va_end(ap);
     }
-    p = whelk_pipe(cmd, NULL);
+    p = whelk_pipe(cmd, (whelk_cmd *)NULL);
     if (!p) {
         if (err)
             *err = (whelk_error *)&whelk__nomem_error;

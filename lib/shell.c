@@ -192,7 +192,7 @@ whelk_result *whelk_shell_sh(whelk_shell *sh, whelk_error **err,
     va_list ap;
 
     va_start(ap, program);
-    p = whelk_shell_pipe(sh, shell_cmd_va(sh, program, ap), NULL);
+    p = whelk_shell_pipe(sh, shell_cmd_va(sh, program, ap), (whelk_cmd *)NULL);
     va_end(ap);
     if (!p) {
         if (err)
