@@ -148,14 +148,17 @@ typedef struct whelk_shell whelk_shell;
  * of the child is the program as given.  The strings are copied.
  *
  * Returns a new command owned by the caller (whelk_cmd_free), or by the
- * pipeline it is given to.  Returns NULL only if memory is exhausted; a
+ * pipeline it is given to.  Never returns NULL: when memory is exhausted
+ * it returns a read-only placeholder that setters ignore, whelk_cmd_free
+ * accepts and whelk_pipe turns into WHELK_E_NOMEM at run time, so that
+ * whelk_pipe(whelk_cmd_new(...), whelk_cmd_new(...), NULL) is safe.  A
  * NULL program gives a command whose run fails with WHELK_E_INVALID.
  */
 WHELK_API whelk_cmd *whelk_cmd_new(const char *program, ...) WHELK_SENTINEL;
 
 /*
- * whelk_cmd_newv -- like whelk_cmd_new, from a NULL-terminated array
- * (argv[0] is the program).  An empty or NULL array is remembered as
+ * whelk_cmd_newv -- like whelk_cmd_new (never NULL), from a NULL-terminated
+ * array (argv[0] is the program).  An empty or NULL array is remembered as
  * WHELK_E_INVALID.
  */
 WHELK_API whelk_cmd *whelk_cmd_newv(const char *const *argv);
@@ -230,13 +233,16 @@ WHELK_API void whelk_cmd_free(whelk_cmd *cmd);
  * when it fails).  Defaults: stdin /dev/null, stdout and every stage's
  * stderr captured, checking on, no timeout.
  *
- * Returns NULL only if memory is exhausted.  A NULL command among the
- * arguments (e.g. from a failed whelk_cmd_new) is remembered as
- * WHELK_E_NOMEM.
+ * Never returns NULL: when memory is exhausted it returns a read-only
+ * placeholder pipeline whose run fails with WHELK_E_NOMEM (setters ignore
+ * it, whelk_pipeline_free accepts it).  A command that could not be
+ * allocated is remembered as WHELK_E_NOMEM.  NULL ends the list, so a
+ * NULL first command gives an empty pipeline (WHELK_E_INVALID at run time).
  */
 WHELK_API whelk_pipeline *whelk_pipe(whelk_cmd *first, ...) WHELK_SENTINEL;
 
-/* whelk_pipeline_new -- an empty pipeline; add stages with _add. */
+/* whelk_pipeline_new -- an empty pipeline; add stages with _add.  Never
+ * NULL (see whelk_pipe). */
 WHELK_API whelk_pipeline *whelk_pipeline_new(void);
 
 /*
@@ -473,7 +479,7 @@ WHELK_API whelk_proc *whelk_start(whelk_pipeline *p, whelk_error **err);
  * epoll or an event loop.  Owned by the handle.  -1 if it could not be
  * made (then drive the run with whelk_proc_step timeouts).
  */
-WHELK_API int whelk_proc_fd(whelk_proc *proc);
+WHELK_API int whelk_proc_fd(const whelk_proc *proc);
 
 /*
  * whelk_proc_step -- move data, run callbacks and reap, waiting at most
@@ -578,18 +584,27 @@ WHELK_API void whelk_error_free(whelk_error *e);
  * A whelk_shell holds defaults that commands and pipelines made through it
  * inherit at the time they are made: env changes, cwd, decoding, checking,
  * timeout, hooks, and an error hook called with every error a run through
- * the shell returns, before it is returned.  A shell must outlive the
- * pipelines made through it when it has an error hook.
+ * the shell returns, before it is returned.  Pipelines copy the defaults
+ * when they are made: the shell may be freed before them (the hooks'
+ * userdata must of course live as long as the pipelines that call them).
+ * whelk_shell_new returns NULL if memory is exhausted; the other shell
+ * functions then make plain commands and pipelines, without defaults.
  */
 WHELK_API whelk_shell *whelk_shell_new(void);
 WHELK_API void whelk_shell_free(whelk_shell *sh);
 
-/* Defaults for commands: as whelk_cmd_setenv, _clearenv and _chdir. */
+/* Defaults for commands made with whelk_shell_cmd (not for commands made
+ * with whelk_cmd_new and given to whelk_shell_pipe): as whelk_cmd_setenv,
+ * whelk_cmd_clearenv and whelk_cmd_chdir. */
 WHELK_API void whelk_shell_setenv(whelk_shell *sh, const char *name,
                                   const char *value);
+WHELK_API void whelk_shell_clearenv(whelk_shell *sh);
 WHELK_API void whelk_shell_chdir(whelk_shell *sh, const char *dir);
 
-/* Defaults for pipelines: as the whelk_pipeline_* setters of that name. */
+/* Defaults for pipelines made with whelk_shell_pipe or run by
+ * whelk_shell_sh: as the whelk_pipeline_* setters of that name.  Other
+ * settings (kill grace, max line, capture limit, process group, chunk
+ * callback) are set on each pipeline. */
 WHELK_API void whelk_shell_check(whelk_shell *sh, int on);
 WHELK_API void whelk_shell_timeout(whelk_shell *sh, unsigned ms);
 WHELK_API void whelk_shell_decode(whelk_shell *sh, int streams,

@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+const struct whelk_cmd whelk__nomem_cmd = {
+    .fault = {WHELK_E_NOMEM, ENOMEM, (char *)"out of memory"},
+};
+
 whelk_cmd *whelk__cmd_alloc(void)
 {
     whelk_cmd *cmd = whelk__calloc(1, sizeof *cmd);
@@ -59,7 +63,7 @@ static whelk_cmd *cmd_new_va(const char *program, va_list ap)
     const char *a;
 
     if (!cmd)
-        return NULL;
+        return (whelk_cmd *)&whelk__nomem_cmd;
     whelk__cmd_push(cmd, program);
     if (program)
         while ((a = va_arg(ap, const char *)) != NULL)
@@ -84,7 +88,7 @@ whelk_cmd *whelk_cmd_newv(const char *const *argv)
     size_t i;
 
     if (!cmd)
-        return NULL;
+        return (whelk_cmd *)&whelk__nomem_cmd;
     if (!argv || !argv[0]) {
         whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
                          "a command needs a program: argv is empty");
@@ -97,7 +101,7 @@ whelk_cmd *whelk_cmd_newv(const char *const *argv)
 
 void whelk_cmd_arg(whelk_cmd *cmd, const char *arg)
 {
-    if (cmd)
+    if (WHELK_CMD_OK(cmd))
         whelk__cmd_push(cmd, arg);
 }
 
@@ -107,7 +111,7 @@ void whelk_cmd_setenv(whelk_cmd *cmd, const char *name, const char *value)
     char *n, *v = NULL;
     size_t i;
 
-    if (!cmd)
+    if (!WHELK_CMD_OK(cmd))
         return;
     if (!name || !*name || strchr(name, '=')) {
         whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
@@ -147,7 +151,7 @@ void whelk_cmd_clearenv(whelk_cmd *cmd)
 {
     size_t i;
 
-    if (!cmd)
+    if (!WHELK_CMD_OK(cmd))
         return;
     for (i = 0; i < cmd->nenv; i++) {
         free(cmd->env[i].name);
@@ -161,7 +165,7 @@ void whelk_cmd_chdir(whelk_cmd *cmd, const char *dir)
 {
     char *d = NULL;
 
-    if (!cmd)
+    if (!WHELK_CMD_OK(cmd))
         return;
     if (dir && !(d = whelk__strdup(dir))) {
         whelk__fault_set(&cmd->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
@@ -182,7 +186,7 @@ static void io_reset(whelk_io *io, int kind)
 
 void whelk_cmd_stderr(whelk_cmd *cmd, int dest)
 {
-    if (!cmd)
+    if (!WHELK_CMD_OK(cmd))
         return;
     switch (dest) {
     case WHELK_CAPTURE:
@@ -200,7 +204,7 @@ void whelk_cmd_stderr_file(whelk_cmd *cmd, const char *path, int append)
 {
     char *copy;
 
-    if (!cmd)
+    if (!WHELK_CMD_OK(cmd))
         return;
     if (!path) {
         whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
@@ -218,7 +222,7 @@ void whelk_cmd_stderr_file(whelk_cmd *cmd, const char *path, int append)
 
 void whelk_cmd_stderr_fd(whelk_cmd *cmd, int fd)
 {
-    if (!cmd)
+    if (!WHELK_CMD_OK(cmd))
         return;
     if (fd < 0) {
         whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
@@ -233,7 +237,7 @@ void whelk_cmd_ok_codes(whelk_cmd *cmd, const int *codes, size_t n)
 {
     int *c = NULL;
 
-    if (!cmd)
+    if (!WHELK_CMD_OK(cmd))
         return;
     if (n && !codes) {
         whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0, "ok codes are NULL");
@@ -252,7 +256,7 @@ void whelk_cmd_free(whelk_cmd *cmd)
 {
     size_t i;
 
-    if (!cmd)
+    if (!WHELK_CMD_OK(cmd))
         return;
     for (i = 0; i < cmd->argc; i++)
         free(cmd->argv[i]);

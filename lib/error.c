@@ -47,6 +47,21 @@ whelk_error *whelk__error_from_fault(const whelk_fault *f)
                             f->message ? f->message : "out of memory");
 }
 
+whelk_error *whelk__error_set_command(whelk_error *e, const whelk_cmd *cmd)
+{
+    if (e && e != &whelk__nomem_error && !e->command && cmd)
+        e->command = whelk__cmd_string(cmd);
+    return e;
+}
+
+const char *whelk__stage_label(char *buf, size_t size, size_t stage, size_t n)
+{
+    if (n < 2 || stage >= n)
+        return "";
+    snprintf(buf, size, " (stage %zu of %zu)", stage + 1, n);
+    return buf;
+}
+
 int whelk_error_kind(const whelk_error *e)
 {
     return e ? e->kind : 0;

@@ -136,6 +136,16 @@ struct whelk_pipeline {
     whelk_fault fault;
 };
 
+/* Read-only placeholders that constructors return when memory is
+ * exhausted, so that `whelk_pipe(whelk_cmd_new(...), whelk_cmd_new(...),
+ * NULL)` never sees a NULL in the middle of its list.  Setters ignore
+ * them, *_free accepts them, and a run reports WHELK_E_NOMEM. */
+WHELK_INTERNAL extern const struct whelk_cmd whelk__nomem_cmd;
+WHELK_INTERNAL extern const struct whelk_pipeline whelk__nomem_pipeline;
+#define WHELK_CMD_OK(c) ((c) != NULL && (c) != &whelk__nomem_cmd)
+#define WHELK_PIPE_OK(p) ((p) != NULL && (p) != &whelk__nomem_pipeline)
+
+/* NULL when memory is exhausted (internal callers check). */
 WHELK_INTERNAL whelk_cmd *whelk__cmd_alloc(void);
 /* 0, or the cmd's fault is set. */
 WHELK_INTERNAL void whelk__cmd_push(whelk_cmd *cmd, const char *arg);
@@ -172,6 +182,13 @@ WHELK_INTERNAL whelk_error *whelk__error_new(int kind, int errnum, size_t stage,
                                              const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 WHELK_INTERNAL whelk_error *whelk__error_from_fault(const whelk_fault *f);
+/* Gives e the shell-quoted command (best effort); returns e. */
+WHELK_INTERNAL whelk_error *whelk__error_set_command(whelk_error *e,
+                                                     const whelk_cmd *cmd);
+/* " (stage 2 of 3)" for a pipeline, "" for one command: how every
+ * message names a stage (counting from 1, for people). */
+WHELK_INTERNAL const char *whelk__stage_label(char *buf, size_t size,
+                                              size_t stage, size_t n);
 WHELK_INTERNAL extern const whelk_error whelk__nomem_error;
 
 /* ----------------------------------------------------------------- quote */

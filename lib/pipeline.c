@@ -13,12 +13,16 @@
 #define NOMEM(p)                                                               \
     whelk__fault_set(&(p)->fault, WHELK_E_NOMEM, ENOMEM, "out of memory")
 
+const struct whelk_pipeline whelk__nomem_pipeline = {
+    .fault = {WHELK_E_NOMEM, ENOMEM, (char *)"out of memory"},
+};
+
 whelk_pipeline *whelk_pipeline_new(void)
 {
     whelk_pipeline *p = whelk__calloc(1, sizeof *p);
 
     if (!p)
-        return NULL;
+        return (whelk_pipeline *)&whelk__nomem_pipeline;
     p->in.kind = IO_NULL;
     p->in.fd = -1;
     p->out.kind = IO_CAPTURE;
@@ -32,11 +36,11 @@ whelk_pipeline *whelk_pipeline_new(void)
 
 void whelk_pipeline_add(whelk_pipeline *p, whelk_cmd *cmd)
 {
-    if (!p) {
+    if (!WHELK_PIPE_OK(p)) {
         whelk_cmd_free(cmd);
         return;
     }
-    if (!cmd) {
+    if (!WHELK_CMD_OK(cmd)) {
         NOMEM(p);
         return;
     }
@@ -98,7 +102,7 @@ void whelk_pipeline_stdin_bytes(whelk_pipeline *p, const void *data, size_t len)
 {
     unsigned char *copy;
 
-    if (!p)
+    if (!WHELK_PIPE_OK(p))
         return;
     if (!data && len) {
         whelk__fault_set(&p->fault, WHELK_E_INVALID, 0, "stdin data is NULL");
@@ -133,7 +137,7 @@ void whelk_pipeline_stdin_file(whelk_pipeline *p, const char *path)
 {
     char *copy;
 
-    if (!p || path_copy(p, path, "stdin file", &copy) < 0)
+    if (!WHELK_PIPE_OK(p) || path_copy(p, path, "stdin file", &copy) < 0)
         return;
     drop_input(p);
     io_set(&p->in, IO_FILE);
@@ -142,7 +146,7 @@ void whelk_pipeline_stdin_file(whelk_pipeline *p, const char *path)
 
 void whelk_pipeline_stdin_fd(whelk_pipeline *p, int fd)
 {
-    if (!p)
+    if (!WHELK_PIPE_OK(p))
         return;
     if (fd < 0) {
         whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
@@ -156,7 +160,7 @@ void whelk_pipeline_stdin_fd(whelk_pipeline *p, int fd)
 
 void whelk_pipeline_stdin(whelk_pipeline *p, int dest)
 {
-    if (!p)
+    if (!WHELK_PIPE_OK(p))
         return;
     if (dest != WHELK_NULL && dest != WHELK_INHERIT) {
         whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
@@ -171,7 +175,7 @@ void whelk_pipeline_stdin_encoding(whelk_pipeline *p, const char *encoding)
 {
     char *e = NULL;
 
-    if (!p)
+    if (!WHELK_PIPE_OK(p))
         return;
     if (encoding && !(e = whelk__strdup(encoding))) {
         NOMEM(p);
@@ -183,7 +187,7 @@ void whelk_pipeline_stdin_encoding(whelk_pipeline *p, const char *encoding)
 
 void whelk_pipeline_stdout(whelk_pipeline *p, int dest)
 {
-    if (!p)
+    if (!WHELK_PIPE_OK(p))
         return;
     switch (dest) {
     case WHELK_CAPTURE:
@@ -201,7 +205,7 @@ void whelk_pipeline_stdout_file(whelk_pipeline *p, const char *path, int append)
 {
     char *copy;
 
-    if (!p || path_copy(p, path, "stdout file", &copy) < 0)
+    if (!WHELK_PIPE_OK(p) || path_copy(p, path, "stdout file", &copy) < 0)
         return;
     io_set(&p->out, IO_FILE);
     p->out.path = copy;
@@ -210,7 +214,7 @@ void whelk_pipeline_stdout_file(whelk_pipeline *p, const char *path, int append)
 
 void whelk_pipeline_stdout_fd(whelk_pipeline *p, int fd)
 {
-    if (!p)
+    if (!WHELK_PIPE_OK(p))
         return;
     if (fd < 0) {
         whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
@@ -223,31 +227,31 @@ void whelk_pipeline_stdout_fd(whelk_pipeline *p, int fd)
 
 void whelk_pipeline_check(whelk_pipeline *p, int on)
 {
-    if (p)
+    if (WHELK_PIPE_OK(p))
         p->check = on != 0;
 }
 
 void whelk_pipeline_capture_limit(whelk_pipeline *p, size_t bytes)
 {
-    if (p)
+    if (WHELK_PIPE_OK(p))
         p->capture_limit = bytes;
 }
 
 void whelk_pipeline_pgroup(whelk_pipeline *p, int on)
 {
-    if (p)
+    if (WHELK_PIPE_OK(p))
         p->pgroup = on != 0;
 }
 
 void whelk_pipeline_timeout(whelk_pipeline *p, unsigned ms)
 {
-    if (p)
+    if (WHELK_PIPE_OK(p))
         p->timeout_ms = ms;
 }
 
 void whelk_pipeline_kill_grace(whelk_pipeline *p, unsigned ms)
 {
-    if (p)
+    if (WHELK_PIPE_OK(p))
         p->grace_ms = ms;
 }
 
@@ -264,7 +268,7 @@ static int valid_streams(whelk_pipeline *p, int streams)
 void whelk_pipeline_on_line(whelk_pipeline *p, int streams, whelk_line_fn fn,
                             void *userdata)
 {
-    if (!p || !valid_streams(p, streams))
+    if (!WHELK_PIPE_OK(p) || !valid_streams(p, streams))
         return;
     p->line_fn = fn;
     p->line_streams = fn ? streams : 0;
@@ -274,7 +278,7 @@ void whelk_pipeline_on_line(whelk_pipeline *p, int streams, whelk_line_fn fn,
 void whelk_pipeline_on_chunk(whelk_pipeline *p, int streams, whelk_chunk_fn fn,
                              void *userdata)
 {
-    if (!p || !valid_streams(p, streams))
+    if (!WHELK_PIPE_OK(p) || !valid_streams(p, streams))
         return;
     p->chunk_fn = fn;
     p->chunk_streams = fn ? streams : 0;
@@ -283,7 +287,7 @@ void whelk_pipeline_on_chunk(whelk_pipeline *p, int streams, whelk_chunk_fn fn,
 
 void whelk_pipeline_max_line(whelk_pipeline *p, size_t bytes)
 {
-    if (!p)
+    if (!WHELK_PIPE_OK(p))
         return;
     if (!bytes) {
         whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
@@ -298,7 +302,7 @@ void whelk_pipeline_decode(whelk_pipeline *p, int streams, const char *encoding,
 {
     int i;
 
-    if (!p || !valid_streams(p, streams))
+    if (!WHELK_PIPE_OK(p) || !valid_streams(p, streams))
         return;
     if (policy != WHELK_DECODE_STRICT && policy != WHELK_DECODE_REPLACE) {
         whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
@@ -323,7 +327,7 @@ void whelk_pipeline_on_start(whelk_pipeline *p,
                              void (*fn)(const whelk_pipeline *, void *),
                              void *userdata)
 {
-    if (p) {
+    if (WHELK_PIPE_OK(p)) {
         p->start_fn = fn;
         p->start_ud = userdata;
     }
@@ -334,7 +338,7 @@ void whelk_pipeline_on_exit(whelk_pipeline *p,
                                       void *),
                             void *userdata)
 {
-    if (p) {
+    if (WHELK_PIPE_OK(p)) {
         p->exit_fn = fn;
         p->exit_ud = userdata;
     }
@@ -344,7 +348,7 @@ void whelk_pipeline_free(whelk_pipeline *p)
 {
     size_t i;
 
-    if (!p)
+    if (!WHELK_PIPE_OK(p))
         return;
     for (i = 0; i < p->ncmds; i++)
         whelk_cmd_free(p->cmds[i]);

@@ -57,8 +57,11 @@ char *whelk__resolve(const char *prog, const char *path_env, const char *cwd,
     char *cand;
 
     if (strchr(prog, '/')) {
-        *errnum = probe(cwd, prog);
-        return *errnum ? NULL : whelk__strdup(prog);
+        if ((*errnum = probe(cwd, prog)) != 0)
+            return NULL;
+        if (!(cand = whelk__strdup(prog)))
+            *errnum = ENOMEM;
+        return cand;
     }
     for (;;) {
         size_t dlen;
@@ -462,7 +465,7 @@ static whelk_error *stage_fault(const whelk_pipeline *p, size_t i,
     whelk_error *e = whelk__error_from_fault(f);
     if (e != &whelk__nomem_error)
         e->stage = i;
-    return e;
+    return whelk__error_set_command(e, p->cmds[i]);
 }
 
 static whelk_error *validate(const whelk_pipeline *p)
@@ -478,9 +481,12 @@ static whelk_error *validate(const whelk_pipeline *p)
         const whelk_cmd *c = p->cmds[i];
         if (c->fault.kind)
             return stage_fault(p, i, &c->fault);
-        if (!c->argc || !c->argv[0][0])
-            return whelk__error_new(WHELK_E_INVALID, 0, i, NULL,
-                                    "stage %zu: the program name is empty", i);
+        if (!c->argc || !c->argv[0][0]) {
+            char where[64];
+            return whelk__error_new(
+                WHELK_E_INVALID, EINVAL, i, NULL, "the program name is empty%s",
+                whelk__stage_label(where, sizeof where, i, p->ncmds));
+        }
     }
     if (p->out.kind == IO_TO_STDERR &&
         p->cmds[p->ncmds - 1]->err.kind == IO_TO_STDOUT)
@@ -587,8 +593,10 @@ whelk_plan *whelk__plan(const whelk_pipeline *p, whelk_error **err)
         goto fail;
     for (i = 0; i < n; i++) {
         const whelk_cmd *c = p->cmds[i];
-        if ((*err = check_cwd(c, i)) || (*err = resolve_stage(pl, c, i)))
+        if ((*err = check_cwd(c, i)) || (*err = resolve_stage(pl, c, i))) {
+            whelk__error_set_command(*err, c);
             goto fail;
+        }
         pl->envp[i] = build_env(c, &e);
         if (e) {
             *err = (whelk_error *)&whelk__nomem_error;

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -110,6 +111,10 @@ static void reap(whelk_proc *pr, whelk_stage *s, int block)
     }
     if (s->pidfd >= 0 && s->pidfd != pr->leader_pidfd)
         close(s->pidfd);
+    else if (s->pidfd >= 0 && pr->epfd >= 0)
+        /* kept open (it pins the group's number), but an exited process's
+         * pidfd is always readable: out of whelk_proc_fd's set */
+        epoll_ctl(pr->epfd, EPOLL_CTL_DEL, s->pidfd, NULL);
     s->pidfd = -1;
 }
 
@@ -148,10 +153,13 @@ static void abort_run(whelk_proc *pr, const whelk_stream *s, const char *what)
     char *cmd = whelk__cmd_string(pr->p->cmds[s->stage]);
     whelk_error *e;
 
+    char where[64];
+
     pr->aborted = 1;
-    e = whelk__error_new(WHELK_E_ABORTED, 0, s->stage, NULL,
-                         "`%s`: the run was stopped by the %s callback",
-                         cmd ? cmd : "?", what);
+    e = whelk__error_new(
+        WHELK_E_ABORTED, 0, s->stage, NULL,
+        "`%s`%s: the run was stopped by the %s callback", cmd ? cmd : "?",
+        whelk__stage_label(where, sizeof where, s->stage, pr->n), what);
     if (e != &whelk__nomem_error) {
         e->command = cmd;
         cmd = NULL;
@@ -195,11 +203,13 @@ static int capture(whelk_proc *pr, const whelk_stream *s, const char *data,
 static void decode_failed(whelk_proc *pr, const whelk_stream *s, uint64_t off)
 {
     char *cmd = whelk__cmd_string(pr->p->cmds[s->stage]);
+    char where[64];
     whelk_error *e = whelk__error_new(
         WHELK_E_DECODE, EILSEQ, s->stage, NULL,
-        "%s of `%s` (stage %zu): invalid %s at byte offset %llu",
+        "%s of `%s`%s: invalid %s at byte offset %llu",
         s->which == WHELK_STDOUT ? "stdout" : "stderr", cmd ? cmd : "?",
-        s->stage, whelk__decoder_name(s->dec), (unsigned long long)off);
+        whelk__stage_label(where, sizeof where, s->stage, pr->n),
+        whelk__decoder_name(s->dec), (unsigned long long)off);
 
     if (e != &whelk__nomem_error) {
         e->command = cmd;
@@ -306,9 +316,14 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
         return;
     if (n < 0) {
         int e = errno;
-        fail(pr, whelk__error_new(WHELK_E_IO, e, s->stage, NULL,
-                                  "reading the output of stage %zu: %s",
-                                  s->stage, whelk__strerror(e)));
+        char where[64];
+        fail(pr,
+             whelk__error_set_command(
+                 whelk__error_new(
+                     WHELK_E_IO, e, s->stage, NULL, "reading the output%s: %s",
+                     whelk__stage_label(where, sizeof where, s->stage, pr->n),
+                     whelk__strerror(e)),
+                 pr->p->cmds[s->stage]));
         close_stream(s);
         return;
     }

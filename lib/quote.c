@@ -189,7 +189,7 @@ char *whelk_pipeline_tostring(const whelk_pipeline *p)
             goto fail;
         if (sub && (whelk__buf_addstr(&b, "(cd ") < 0 ||
                     whelk__quote(&b, c->cwd, 0) < 0 ||
-                    whelk__buf_addstr(&b, " && exec ") < 0))
+                    whelk__buf_addstr(&b, " && ") < 0))
             goto fail;
         if (whelk__cmd_render(&b, c) < 0)
             goto fail;

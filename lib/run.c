@@ -15,6 +15,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+static whelk_error *spawn_error_text(whelk_proc *pr, size_t i, int e);
+
 static void proc_free(whelk_proc *pr)
 {
     size_t i;
@@ -43,6 +45,14 @@ static void proc_free(whelk_proc *pr)
 }
 
 static whelk_error *spawn_error(whelk_proc *pr, size_t i, int e)
+{
+    whelk_error *err = spawn_error_text(pr, i, e);
+
+    whelk__error_set_command(err, pr->p->cmds[i]);
+    return err;
+}
+
+static whelk_error *spawn_error_text(whelk_proc *pr, size_t i, int e)
 {
     const char *prog = pr->p->cmds[i]->argv[0];
     int kind = e == ENOMEM                  ? WHELK_E_NOMEM
@@ -77,15 +87,19 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
     if (!(pr->plan = whelk__plan(p, err)))
         goto fail_quiet;
     pr->stages = whelk__calloc(pr->n, sizeof *pr->stages);
-    pr->tails = whelk__calloc(pr->n, sizeof *pr->tails);
-    pr->result = whelk__result_new(pr->n);
-    if (!pr->stages || !pr->tails || !pr->result) {
+    if (!pr->stages) {
         *err = (whelk_error *)&whelk__nomem_error;
-        goto fail;
+        goto fail_quiet;
     }
     for (i = 0; i < pr->n; i++) {
         pr->stages[i].pid = -1;
         pr->stages[i].pidfd = -1;
+    }
+    pr->tails = whelk__calloc(pr->n, sizeof *pr->tails);
+    pr->result = whelk__result_new(pr->n);
+    if (!pr->tails || !pr->result) {
+        *err = (whelk_error *)&whelk__nomem_error;
+        goto fail;
     }
     for (i = 0; i < pr->n; i++) {
         whelk_stage *s = &pr->stages[i];
@@ -279,8 +293,11 @@ static int watch(int epfd, int fd, unsigned events)
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-int whelk_proc_fd(whelk_proc *pr)
+int whelk_proc_fd(const whelk_proc *cpr)
 {
+    /* the handle is the caller's, not const: the descriptors are made on
+     * first use, so that runs nobody polls never pay for them */
+    whelk_proc *pr = (whelk_proc *)cpr;
     size_t i;
     int ok = 1;
 

@@ -45,6 +45,12 @@ void whelk_shell_setenv(whelk_shell *sh, const char *name, const char *value)
         whelk_cmd_setenv(sh->cmd, name, value);
 }
 
+void whelk_shell_clearenv(whelk_shell *sh)
+{
+    if (sh)
+        whelk_cmd_clearenv(sh->cmd);
+}
+
 void whelk_shell_chdir(whelk_shell *sh, const char *dir)
 {
     if (sh)

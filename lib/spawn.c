@@ -90,7 +90,9 @@ static int spawn_posix(const whelk_spawn_req *req, pid_t *pid, int *pidfd)
     if (rc != 0)
         return rc;
     *pidfd = open_pidfd(*pid);
-    if (*pidfd < 0 && errno != ENOSYS)
+    /* ESRCH: it already exited and a host ignoring SIGCHLD let the kernel
+     * reap it; waitpid will say so.  ENOSYS: no pidfds, waitpid polling. */
+    if (*pidfd < 0 && errno != ENOSYS && errno != ESRCH)
         return errno; /* the caller kills and reaps *pid */
     return 0;
 }

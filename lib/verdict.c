@@ -78,7 +78,7 @@ static whelk_error *status_error(whelk_proc *pr, size_t i)
 {
     const whelk_status *st = &pr->result->st[i];
     char *cmd = whelk__cmd_string(pr->p->cmds[i]);
-    char where[64] = "";
+    char where[64];
     whelk_buf msg = {0};
     size_t tlen;
     const char *tail = tail_text(&pr->tails[i], &tlen);
@@ -86,9 +86,9 @@ static whelk_error *status_error(whelk_proc *pr, size_t i)
 
     if (!cmd)
         return (whelk_error *)&whelk__nomem_error;
-    if (pr->n > 1)
-        snprintf(where, sizeof where, " (stage %zu of %zu)", i + 1, pr->n);
-    if (whelk__buf_printf(&msg, "`%s`%s", cmd, where) < 0 ||
+    if (whelk__buf_printf(&msg, "`%s`%s", cmd,
+                          whelk__stage_label(where, sizeof where, i, pr->n)) <
+            0 ||
         (st->sig ? whelk__buf_printf(&msg, " was killed by signal %d (SIG%s)",
                                      st->sig, whelk__signame(st->sig))
                  : whelk__buf_printf(&msg, " exited with status %d",
@@ -117,8 +117,8 @@ static whelk_error *unknown_status(whelk_proc *pr, size_t i)
     char *cmd = whelk__cmd_string(pr->p->cmds[i]);
     whelk_error *e = whelk__error_new(
         WHELK_E_IO, ECHILD, i, NULL,
-        "the exit status of `%s` is unavailable: the host ignores SIGCHLD, "
-        "so the system discarded it",
+        "the exit status of `%s` is unavailable: it was reaped outside "
+        "libwhelk (the host ignores SIGCHLD, or called waitpid(-1))",
         cmd ? cmd : "?");
 
     if (e != &whelk__nomem_error)

@@ -1,0 +1,36 @@
+## examples/local.mk -- the example programs, built by `make` and run by
+## `make check` through tests/examples.sh.  Included from Makefile.am after
+## its `noinst_PROGRAMS = examples/demo` line.  repo.h is the git examples'
+## scaffolding (a throwaway repository), listed so that it is distributed.
+
+EXAMPLES_RUNNABLE = \
+	examples/git_rev_parse \
+	examples/git_status \
+	examples/git_log_stream \
+	examples/git_diff_quiet \
+	examples/git_retry_lock \
+	examples/pipeline_redirect \
+	examples/decode \
+	examples/timeout_async \
+	examples/parallel
+
+noinst_PROGRAMS += $(EXAMPLES_RUNNABLE)
+
+examples_git_rev_parse_SOURCES = examples/git_rev_parse.c examples/repo.h
+examples_git_rev_parse_LDADD = lib/libwhelk.la
+examples_git_status_SOURCES = examples/git_status.c examples/repo.h
+examples_git_status_LDADD = lib/libwhelk.la
+examples_git_log_stream_SOURCES = examples/git_log_stream.c examples/repo.h
+examples_git_log_stream_LDADD = lib/libwhelk.la
+examples_git_diff_quiet_SOURCES = examples/git_diff_quiet.c examples/repo.h
+examples_git_diff_quiet_LDADD = lib/libwhelk.la
+examples_git_retry_lock_SOURCES = examples/git_retry_lock.c examples/repo.h
+examples_git_retry_lock_LDADD = lib/libwhelk.la
+examples_pipeline_redirect_SOURCES = examples/pipeline_redirect.c
+examples_pipeline_redirect_LDADD = lib/libwhelk.la
+examples_decode_SOURCES = examples/decode.c
+examples_decode_LDADD = lib/libwhelk.la
+examples_timeout_async_SOURCES = examples/timeout_async.c
+examples_timeout_async_LDADD = lib/libwhelk.la
+examples_parallel_SOURCES = examples/parallel.c
+examples_parallel_LDADD = lib/libwhelk.la

@@ -1,0 +1,126 @@
+/*
+ * common.h -- fixtures shared by the libwhelk Check suites: the helper
+ * child's path, descriptor and child-process accounting, temporary
+ * directories, files, the helper's output patterns, and small wrappers
+ * that build helper commands.
+ *
+ * Every function here is plain and synchronous; none sleeps.  Functions
+ * that allocate return memory the caller frees with free().
+ */
+#ifndef WHELK_TESTS_COMMON_H
+#define WHELK_TESTS_COMMON_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <whelk.h>
+
+#ifndef HELPER_PATH
+#error "the build must pass -DHELPER_PATH=\"/abs/path/to/tests/whelk-helper\""
+#endif
+#ifndef TEST_TMPDIR
+#define TEST_TMPDIR "/tmp"
+#endif
+
+/* The scriptable child (tests/whelk-helper.c). */
+#define HELPER HELPER_PATH
+
+/* Generous per-test-case timeout, seconds (valgrind and ASan runs too). */
+#define TEST_TIMEOUT 60
+
+/* ---------------------------------------------------------------- fds */
+
+/* Number of open descriptors of this process (from /proc/self/fd). */
+int count_open_fds(void);
+
+/* 1 if fd is open in this process, else 0. */
+int fd_is_open(int fd);
+
+/* This process's open descriptors, ascending, as "0 1 2 5" (malloc'd):
+ * for assertion messages. */
+char *fd_list(void);
+
+/* ---------------------------------------------------------- processes */
+
+/* Children of this process (ppid == getpid()) in state 'Z'. */
+int count_zombie_children(void);
+
+/* Children of this process in any state. */
+int count_children(void);
+
+/* Same as count_zombie_children() == 0; kept for readability. */
+int no_zombies(void);
+
+/* --------------------------------------------------------------- files */
+
+/* A new empty directory under TEST_TMPDIR (or /tmp); malloc'd path. */
+char *make_tmpdir(void);
+
+/* A new empty directory inside parent (NULL: as make_tmpdir); malloc'd. */
+char *make_tmpdir_in(const char *parent);
+
+/* Remove path and everything under it (no error if it does not exist). */
+void rm_rf(const char *path);
+
+/* The whole file (malloc'd, NUL-terminated), its length in *len if len is
+ * not NULL; NULL if it cannot be read (errno set). */
+char *slurp(const char *path, size_t *len);
+
+/* Create (truncate) path with len bytes of data and the given mode
+ * (chmod'ed exactly).  Returns 0, or -1 with errno. */
+int write_file(const char *path, const void *data, size_t len, mode_t mode);
+
+/* 1 if path exists (lstat), else 0. */
+int path_exists(const char *path);
+
+/* malloc'd "dir/name". */
+char *path_join(const char *dir, const char *name);
+
+/* malloc'd printf. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ------------------------------------------------ the helper's output */
+
+/* The helper's outn/errn pattern: byte i of an output of that action is
+ * "0123456789abcdef"[i % 16]. */
+char pattern_byte(size_t i);
+
+/* 1 if buf[0..len) is the pattern of one outn/errn action, else 0. */
+int is_pattern(const char *buf, size_t len);
+
+/* malloc'd buffer of n pattern bytes (NUL-terminated). */
+char *pattern_bytes(size_t n);
+
+/* malloc'd "line 1\nline 2\n...line n\n"; its length in *len if not NULL. */
+char *lines_text(long n, size_t *len);
+
+/* malloc'd buffer of n pseudo-random bytes (all 256 values, NUL included),
+ * deterministic for a given seed. */
+unsigned char *random_bytes(size_t n, unsigned seed);
+
+/* --------------------------------------------------------- whelk glue */
+
+/* whelk_cmd_new(HELPER, actions..., NULL). */
+whelk_cmd *helper_cmd(const char *first, ...) __attribute__((sentinel));
+
+/* A one-stage pipeline of helper_cmd(actions..., NULL). */
+whelk_pipeline *helper_pipe(const char *first, ...) __attribute__((sentinel));
+
+/* A one-line description of an error for assertion messages:
+ * "WHELK_E_EXIT (errno 0): <message>", or "no error" for NULL.
+ * Thread-local static storage. */
+const char *err_desc(const whelk_error *e);
+
+/* 1 if haystack contains needle. */
+int contains(const char *haystack, const char *needle);
+
+/* ------------------------------------------------------------ signals */
+
+/* 1 if the two actions are the same (handler, flags, mask). */
+int same_sigaction(const struct sigaction *a, const struct sigaction *b);
+
+/* 1 if the two sets hold the same signals. */
+int same_sigset(const sigset_t *a, const sigset_t *b);
+
+#endif /* WHELK_TESTS_COMMON_H */
