@@ -1,1 +1,60 @@
-## fuzz/local.mk -- (placeholder)
+## fuzz/local.mk -- libFuzzer targets for the decoder and the line splitter
+## (issue 4), included by the top Makefile.am.
+##
+##   make fuzz                    build both targets, run each for 60 s
+##   make fuzz FUZZ_SECONDS=20    ... for 20 s each
+##   make fuzz CLANG=clang-14     with another clang
+##   make fuzz-build              build them only
+##   make fuzz-clean              remove the binaries, corpora and crashes
+##
+## The targets are compiled by clang with libFuzzer, ASan and UBSan straight
+## from the library sources they test (the libtool objects are built by
+## $(CC) without instrumentation).  Corpora grow under the build directory
+## in fuzz/out/corpus-<name>; an input that breaks a property is saved as
+## fuzz/out/fuzz_<name>-crash-<sha1> and makes `make fuzz` fail.  Replay
+## one with: fuzz/out/fuzz_<name> fuzz/out/fuzz_<name>-crash-<sha1>.
+## Neither `all` nor `check` builds or runs them.
+
+CLANG ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_CPPFLAGS = -I$(top_srcdir)/lib -I$(top_srcdir)/include -I$(top_builddir)
+FUZZ_LIB = $(top_srcdir)/lib/decode.c $(top_srcdir)/lib/lines.c \
+	$(top_srcdir)/lib/alloc.c
+FUZZ_DEPS = $(FUZZ_LIB) $(top_srcdir)/lib/internal.h \
+	$(top_srcdir)/include/whelk.h $(top_builddir)/config.h
+FUZZ_OUT = $(top_builddir)/fuzz/out
+
+EXTRA_DIST += fuzz/fuzz_decode.c fuzz/fuzz_lines.c fuzz/decode.dict \
+	fuzz/lines.dict
+
+$(FUZZ_OUT)/fuzz_decode: $(top_srcdir)/fuzz/fuzz_decode.c $(FUZZ_DEPS)
+	@$(MKDIR_P) $(FUZZ_OUT)
+	$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -o $@ \
+	    $(top_srcdir)/fuzz/fuzz_decode.c $(FUZZ_LIB)
+
+$(FUZZ_OUT)/fuzz_lines: $(top_srcdir)/fuzz/fuzz_lines.c $(FUZZ_DEPS)
+	@$(MKDIR_P) $(FUZZ_OUT)
+	$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -o $@ \
+	    $(top_srcdir)/fuzz/fuzz_lines.c $(FUZZ_LIB)
+
+fuzz-build: $(FUZZ_OUT)/fuzz_decode $(FUZZ_OUT)/fuzz_lines
+
+fuzz: fuzz-build
+	@failed=; for t in decode lines; do \
+	    $(MKDIR_P) $(FUZZ_OUT)/corpus-$$t || exit 1; \
+	    echo "fuzz: fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_OUT)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -dict=$(top_srcdir)/fuzz/$$t.dict -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_OUT)/fuzz_$$t- \
+	        $(FUZZ_OUT)/corpus-$$t || failed="$$failed fuzz_$$t"; \
+	done; \
+	if test -n "$$failed"; then \
+	    echo "fuzz: FAILED:$$failed (inputs in $(FUZZ_OUT))"; exit 1; \
+	fi; echo "fuzz: no failure"
+
+fuzz-clean:
+	rm -rf $(FUZZ_OUT)
+
+.PHONY: fuzz fuzz-build fuzz-clean

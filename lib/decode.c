@@ -340,13 +340,16 @@ static int build_table(whelk_decoder *d)
     return 1;
 }
 
+/* How many bytes to skip past an invalid sequence: the code unit of the
+ * UTF-16/32 family, else one byte.  (Only a prefix match: "CP932" is not
+ * a 32-bit encoding.) */
 static unsigned unit_of(const char *name)
 {
-    if (strcasestr(name, "32") || strcasestr(name, "UCS-4") ||
-        strcasestr(name, "UCS4"))
+    if (!strncasecmp(name, "UTF-32", 6) || !strncasecmp(name, "UTF32", 5) ||
+        !strncasecmp(name, "UCS-4", 5) || !strncasecmp(name, "UCS4", 4))
         return 4;
-    if (strcasestr(name, "16") || strcasestr(name, "UCS-2") ||
-        strcasestr(name, "UCS2"))
+    if (!strncasecmp(name, "UTF-16", 6) || !strncasecmp(name, "UTF16", 5) ||
+        !strncasecmp(name, "UCS-2", 5) || !strncasecmp(name, "UCS2", 4))
         return 2;
     return 1;
 }

@@ -233,8 +233,9 @@ typedef struct whelk_splitter {
     int cut_pending; /* the pending bytes continue a cut line */
 } whelk_splitter;
 /* Delivers each complete line of data to fn; data is modified during the
- * call (a NUL is put after each line) and restored.  Returns 0, the
- * callback's non-zero value, or -2 on ENOMEM.  eof flushes a last line. */
+ * call (a NUL is put after each line) and restored.  Returns 0, 1 when the
+ * callback returned non-zero (whatever its value), or -2 on ENOMEM.  eof
+ * flushes a last line. */
 typedef int (*whelk_emit_fn)(const char *text, size_t len, unsigned flags,
                              void *ctx);
 WHELK_INTERNAL int whelk__split(whelk_splitter *s, char *data, size_t len,

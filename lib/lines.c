@@ -42,18 +42,16 @@ static size_t strip_cr(const char *text, size_t len)
     return len && text[len - 1] == '\r' ? len - 1 : len;
 }
 
-/* Keep a partial line, sending out max_line pieces when it grows past. */
+/* Keep a partial line, sending out max_line pieces when it grows past --
+ * except that a CR just past max_line, at the end of what has arrived, is
+ * held back: it may begin the line's CRLF ending. */
 static int hold(whelk_splitter *s, const char *data, size_t len,
                 whelk_emit_fn fn, void *ctx)
 {
-    while (len) {
-        size_t room = s->max_line + 1 - s->pending.len;
-        size_t take = len < room ? len : room;
-        if (whelk__buf_add(&s->pending, data, take) < 0)
-            return -2;
-        data += take;
-        len -= take;
-        if (s->pending.len > s->max_line) {
+    for (;;) {
+        while (s->pending.len > s->max_line &&
+               !(len == 0 && s->pending.len == s->max_line + 1 &&
+                 s->pending.data[s->max_line] == '\r')) {
             char *t = s->pending.data;
             char saved = t[s->max_line];
             int rc;
@@ -67,8 +65,17 @@ static int hold(whelk_splitter *s, const char *data, size_t len,
             t[s->pending.len] = '\0';
             s->cut_pending = 1;
         }
+        if (!len)
+            return 0;
+        {
+            size_t room = s->max_line + 1 - s->pending.len;
+            size_t take = len < room ? len : room;
+            if (whelk__buf_add(&s->pending, data, take) < 0)
+                return -2;
+            data += take;
+            len -= take;
+        }
     }
-    return 0;
 }
 
 int whelk__split(whelk_splitter *s, char *data, size_t len, whelk_emit_fn fn,
@@ -83,11 +90,17 @@ int whelk__split(whelk_splitter *s, char *data, size_t len, whelk_emit_fn fn,
             return hold(s, p, (size_t)(end - p), fn, ctx);
         if (s->pending.len || s->cut_pending) {
             /* the end of a line begun in an earlier read */
-            if ((rc = hold(s, p, (size_t)(nl - p), fn, ctx)) != 0)
-                return rc;
+            size_t seg = (size_t)(nl - p);
             char empty = '\0';
+            if (seg && p[seg - 1] == '\r')
+                seg--;
+            else if (!seg && s->pending.len &&
+                     s->pending.data[s->pending.len - 1] == '\r')
+                s->pending.len--;
+            if ((rc = hold(s, p, seg, fn, ctx)) != 0)
+                return rc;
             rc = emit(s, s->pending.len ? s->pending.data : &empty,
-                      strip_cr(s->pending.data, s->pending.len), 0, fn, ctx);
+                      s->pending.len, 0, fn, ctx);
             s->pending.len = 0;
             s->cut_pending = 0;
         } else {
