@@ -501,8 +501,10 @@ WHELK_API pid_t whelk_proc_pid(const whelk_proc *proc, size_t stage);
 
 /*
  * whelk_proc_wait -- finish the run (blocking), apply checking and the
- * on_exit hook (which may retry), and free the handle.  Returns as
- * whelk_run.
+ * on_exit hook, and free the handle.  Returns as whelk_run.  A retry that
+ * on_exit asks for runs the new attempt to completion inside this call
+ * (and a failed start that on_exit retries, inside whelk_start): an event
+ * loop that must never block should not combine retries with whelk_start.
  */
 WHELK_API whelk_result *whelk_proc_wait(whelk_proc *proc, whelk_error **err);
 
@@ -547,7 +549,10 @@ WHELK_API int whelk_error_kind(const whelk_error *e);
 /* whelk_error_kind_name -- "WHELK_E_EXIT" etc.; "?" for unknown kinds. */
 WHELK_API const char *whelk_error_kind_name(int kind);
 
-/* whelk_error_errno -- the errno behind the error, 0 if none. */
+/* whelk_error_errno -- the errno behind the error: ENOENT, EACCES, EMFILE,
+ * ETIMEDOUT for a timeout, EILSEQ for decoding, EINVAL for bad arguments,
+ * ECHILD when a stage's status was taken by someone else (kind WHELK_E_IO);
+ * 0 for exit statuses, signals and aborts. */
 WHELK_API int whelk_error_errno(const whelk_error *e);
 
 /* whelk_error_stage -- the stage that failed, or WHELK_NO_STAGE. */
@@ -564,8 +569,10 @@ WHELK_API const char *whelk_error_message(const whelk_error *e);
  * shell-quoted; "" if none.  Owned by the error. */
 WHELK_API const char *whelk_error_command(const whelk_error *e);
 
-/* whelk_error_exit_code / whelk_error_signal -- of the failing stage, as
- * in whelk_result_exit_code / whelk_result_signal; -1 / 0 if none. */
+/* whelk_error_exit_code / whelk_error_signal -- of the stage the error
+ * names, as in whelk_result_exit_code / whelk_result_signal; -1 / 0 if
+ * none.  After a timeout, an abort or a decoding error that is the status
+ * the library's own kill gave it (e.g. signal 9). */
 WHELK_API int whelk_error_exit_code(const whelk_error *e);
 WHELK_API int whelk_error_signal(const whelk_error *e);
 

@@ -36,7 +36,7 @@ void whelk__cmd_push(whelk_cmd *cmd, const char *arg)
     char *copy;
 
     if (!arg) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
                          "argument %zu of a command is NULL", cmd->argc);
         return;
     }
@@ -90,7 +90,7 @@ whelk_cmd *whelk_cmd_newv(const char *const *argv)
     if (!cmd)
         return (whelk_cmd *)&whelk__nomem_cmd;
     if (!argv || !argv[0]) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
                          "a command needs a program: argv is empty");
         return cmd;
     }
@@ -114,7 +114,7 @@ void whelk_cmd_setenv(whelk_cmd *cmd, const char *name, const char *value)
     if (!WHELK_CMD_OK(cmd))
         return;
     if (!name || !*name || strchr(name, '=')) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
                          "invalid environment variable name \"%s\"%s",
                          name ? name : "(null)",
                          name && *name ? ": it holds '='" : "");
@@ -195,7 +195,7 @@ void whelk_cmd_stderr(whelk_cmd *cmd, int dest)
     case WHELK_INHERIT:
     case WHELK_TO_STDOUT: io_reset(&cmd->err, dest); return;
     default:
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
                          "invalid stderr destination %d", dest);
     }
 }
@@ -207,7 +207,7 @@ void whelk_cmd_stderr_file(whelk_cmd *cmd, const char *path, int append)
     if (!WHELK_CMD_OK(cmd))
         return;
     if (!path) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
                          "stderr file path is NULL");
         return;
     }
@@ -225,7 +225,7 @@ void whelk_cmd_stderr_fd(whelk_cmd *cmd, int fd)
     if (!WHELK_CMD_OK(cmd))
         return;
     if (fd < 0) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
                          "invalid stderr descriptor %d", fd);
         return;
     }
@@ -240,7 +240,7 @@ void whelk_cmd_ok_codes(whelk_cmd *cmd, const int *codes, size_t n)
     if (!WHELK_CMD_OK(cmd))
         return;
     if (n && !codes) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, 0, "ok codes are NULL");
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL, "ok codes are NULL");
         return;
     }
     if (n && !(c = whelk__memdup(codes, n * sizeof *codes))) {

@@ -105,7 +105,7 @@ void whelk_pipeline_stdin_bytes(whelk_pipeline *p, const void *data, size_t len)
     if (!WHELK_PIPE_OK(p))
         return;
     if (!data && len) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0, "stdin data is NULL");
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL, "stdin data is NULL");
         return;
     }
     if (!(copy = whelk__memdup(data ? data : "", len))) {
@@ -122,7 +122,7 @@ static int path_copy(whelk_pipeline *p, const char *path, const char *what,
                      char **out)
 {
     if (!path) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0, "%s path is NULL",
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL, "%s path is NULL",
                          what);
         return -1;
     }
@@ -149,7 +149,7 @@ void whelk_pipeline_stdin_fd(whelk_pipeline *p, int fd)
     if (!WHELK_PIPE_OK(p))
         return;
     if (fd < 0) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
                          "invalid stdin descriptor %d", fd);
         return;
     }
@@ -163,7 +163,7 @@ void whelk_pipeline_stdin(whelk_pipeline *p, int dest)
     if (!WHELK_PIPE_OK(p))
         return;
     if (dest != WHELK_NULL && dest != WHELK_INHERIT) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
                          "invalid stdin source %d", dest);
         return;
     }
@@ -196,7 +196,7 @@ void whelk_pipeline_stdout(whelk_pipeline *p, int dest)
     case WHELK_INHERIT:
     case WHELK_TO_STDERR: io_set(&p->out, dest); return;
     default:
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
                          "invalid stdout destination %d", dest);
     }
 }
@@ -217,7 +217,7 @@ void whelk_pipeline_stdout_fd(whelk_pipeline *p, int fd)
     if (!WHELK_PIPE_OK(p))
         return;
     if (fd < 0) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
                          "invalid stdout descriptor %d", fd);
         return;
     }
@@ -258,7 +258,7 @@ void whelk_pipeline_kill_grace(whelk_pipeline *p, unsigned ms)
 static int valid_streams(whelk_pipeline *p, int streams)
 {
     if (streams & ~(WHELK_STDOUT | WHELK_STDERR)) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
                          "invalid stream bits %d", streams);
         return 0;
     }
@@ -290,7 +290,7 @@ void whelk_pipeline_max_line(whelk_pipeline *p, size_t bytes)
     if (!WHELK_PIPE_OK(p))
         return;
     if (!bytes) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
                          "max_line must be at least 1 byte");
         return;
     }
@@ -305,7 +305,7 @@ void whelk_pipeline_decode(whelk_pipeline *p, int streams, const char *encoding,
     if (!WHELK_PIPE_OK(p) || !valid_streams(p, streams))
         return;
     if (policy != WHELK_DECODE_STRICT && policy != WHELK_DECODE_REPLACE) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, 0,
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
                          "invalid decoding policy %d", policy);
         return;
     }

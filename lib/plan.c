@@ -475,7 +475,7 @@ static whelk_error *validate(const whelk_pipeline *p)
     if (p->fault.kind)
         return whelk__error_from_fault(&p->fault);
     if (!p->ncmds)
-        return whelk__error_new(WHELK_E_INVALID, 0, WHELK_NO_STAGE, NULL,
+        return whelk__error_new(WHELK_E_INVALID, EINVAL, WHELK_NO_STAGE, NULL,
                                 "the pipeline has no command");
     for (i = 0; i < p->ncmds; i++) {
         const whelk_cmd *c = p->cmds[i];
@@ -490,7 +490,7 @@ static whelk_error *validate(const whelk_pipeline *p)
     }
     if (p->out.kind == IO_TO_STDERR &&
         p->cmds[p->ncmds - 1]->err.kind == IO_TO_STDOUT)
-        return whelk__error_new(WHELK_E_INVALID, 0, p->ncmds - 1, NULL,
+        return whelk__error_new(WHELK_E_INVALID, EINVAL, p->ncmds - 1, NULL,
                                 "stdout into stderr and stderr into stdout "
                                 "of the last stage go nowhere");
     return NULL;
