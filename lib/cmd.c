@@ -240,7 +240,8 @@ void whelk_cmd_ok_codes(whelk_cmd *cmd, const int *codes, size_t n)
     if (!WHELK_CMD_OK(cmd))
         return;
     if (n && !codes) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL, "ok codes are NULL");
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
+                         "ok codes are NULL");
         return;
     }
     if (n && !(c = whelk__memdup(codes, n * sizeof *codes))) {

@@ -105,7 +105,8 @@ void whelk_pipeline_stdin_bytes(whelk_pipeline *p, const void *data, size_t len)
     if (!WHELK_PIPE_OK(p))
         return;
     if (!data && len) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL, "stdin data is NULL");
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
+                         "stdin data is NULL");
         return;
     }
     if (!(copy = whelk__memdup(data ? data : "", len))) {
