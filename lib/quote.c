@@ -195,7 +195,9 @@ char *whelk_pipeline_tostring(const whelk_pipeline *p)
             goto fail;
         if (sub && whelk__buf_add(&b, ")", 1) < 0)
             goto fail;
-        if (i == 0 && p->in.kind != IO_BYTES && render_io(&b, "<", &p->in) < 0)
+        /* stdin from /dev/null is the default: shown only when it differs */
+        if (i == 0 && p->in.kind != IO_BYTES && p->in.kind != IO_NULL &&
+            render_io(&b, "<", &p->in) < 0)
             goto fail;
         if (render_stage_io(&b, p, c, i == p->ncmds - 1) < 0)
             goto fail;

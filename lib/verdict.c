@@ -29,27 +29,21 @@ static int code_ok(const whelk_cmd *c, int code)
     return 0;
 }
 
-/* The stage to blame, or WHELK_NO_STAGE when the run succeeded. */
+/* The stage to blame, or WHELK_NO_STAGE when the run succeeded: the first
+ * stage that failed on its own.  A stage killed by SIGPIPE before the last
+ * one failed only because a reader after it quit: that is no failure when
+ * the stages after it succeeded, and their failure when they did not. */
 static size_t cause(const whelk_proc *pr)
 {
-    size_t i, n = pr->n, first_sigpipe = WHELK_NO_STAGE;
-    int downstream_ok = 1;
-    size_t blame = WHELK_NO_STAGE;
+    size_t i, n = pr->n, blame = WHELK_NO_STAGE;
 
     for (i = n; i-- > 0;) {
         const whelk_status *st = &pr->result->st[i];
         int ok = st->sig == 0 && code_ok(pr->p->cmds[i], st->code);
-        if (!ok && st->sig == SIGPIPE && i < n - 1 && downstream_ok)
-            ok = 1; /* its reader quit early, as readers may */
-        if (!ok) {
-            if (st->sig == SIGPIPE)
-                first_sigpipe = i;
-            else
-                blame = i;
-        }
-        downstream_ok = downstream_ok && ok;
+        if (!ok && !(st->sig == SIGPIPE && i < n - 1))
+            blame = i;
     }
-    return blame != WHELK_NO_STAGE ? blame : first_sigpipe;
+    return blame;
 }
 
 /* The last WHELK_TAIL_LINES lines of a stage's captured stderr. */
