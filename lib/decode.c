@@ -197,11 +197,52 @@ static long step_table(whelk_decoder *d, const unsigned char *s, size_t len,
     return (long)i;
 }
 
+/* iconv's output from out->data[from] on is UTF-8 -- except that glibc
+ * writes code points past U+10FFFF (from UCS-4, WCHAR_T) as 5- and 6-byte
+ * sequences.  Those are invalid input: under STRICT the output stops
+ * before them (the offset reported is where this read began), under
+ * REPLACE each becomes U+FFFD.  0, -1 (STRICT) or -2 (ENOMEM). */
+static int check_output(whelk_decoder *d, whelk_buf *out, size_t from)
+{
+    const unsigned char *o = (const unsigned char *)out->data + from;
+    size_t n = out->len - from, ok = whelk__utf8_valid_prefix(o, n), i;
+    whelk_buf fixed = {0};
+
+    if (ok == n)
+        return 0;
+    if (d->policy == WHELK_DECODE_STRICT) {
+        out->len = from + ok;
+        out->data[out->len] = '\0';
+        return -1;
+    }
+    for (i = 0; i < n;) {
+        size_t run = whelk__utf8_valid_prefix(o + i, n - i);
+        int r;
+        if (whelk__buf_add(&fixed, o + i, run) < 0)
+            goto nomem;
+        i += run;
+        if (i == n)
+            break;
+        r = utf8_seq(o + i, n - i);
+        if (whelk__buf_add(&fixed, REPLACEMENT, 3) < 0)
+            goto nomem;
+        i += r < 0 ? (size_t)-r : n - i;
+    }
+    out->len = from;
+    if (whelk__buf_add(out, fixed.data, fixed.len) < 0)
+        goto nomem;
+    whelk__buf_free(&fixed);
+    return 0;
+nomem:
+    whelk__buf_free(&fixed);
+    return -2;
+}
+
 static long step_iconv(whelk_decoder *d, const unsigned char *s, size_t len,
                        int final, whelk_buf *out)
 {
     char *in = (char *)s;
-    size_t left = len;
+    size_t left = len, from = out->len;
     int r, e;
 
     while (left) {
@@ -246,6 +287,8 @@ static long step_iconv(whelk_decoder *d, const unsigned char *s, size_t len,
     }
     if (out->data)
         out->data[out->len] = '\0';
+    if ((r = check_output(d, out, from)) < 0)
+        return r;
     return (long)(in - (char *)s);
 }
 
@@ -276,17 +319,29 @@ int whelk__decode(whelk_decoder *d, const char *in, size_t len, int eof,
         c = step(d, tmp, ntmp, eof && add == len, out);
         if (c < 0)
             goto failed;
-        if ((size_t)c < d->npend) {
+        if ((size_t)c >= d->npend) {
+            d->offset += (uint64_t)c;
+            s += (size_t)c - d->npend;
+            len -= (size_t)c - d->npend;
+            d->npend = 0;
+        } else if (add == len && ntmp - (size_t)c <= PEND_MAX) {
             /* still incomplete: all of the input was taken into tmp */
             d->offset += (uint64_t)c;
             memmove(d->pend, tmp + c, ntmp - (size_t)c);
             d->npend = ntmp - (size_t)c;
             return 0;
+        } else {
+            /* held bytes that PEND_MAX more could not complete: invalid */
+            d->offset += (uint64_t)c;
+            if (d->policy == WHELK_DECODE_STRICT) {
+                *bad_offset = d->offset;
+                return -1;
+            }
+            if (whelk__buf_add(out, REPLACEMENT, 3) < 0)
+                return -2;
+            d->offset += d->npend - (size_t)c;
+            d->npend = 0;
         }
-        d->offset += (uint64_t)c;
-        s += (size_t)c - d->npend;
-        len -= (size_t)c - d->npend;
-        d->npend = 0;
     }
     c = step(d, s, len, eof, out);
     if (c < 0)
@@ -340,18 +395,30 @@ static int build_table(whelk_decoder *d)
     return 1;
 }
 
-/* How many bytes to skip past an invalid sequence: the code unit of the
- * UTF-16/32 family, else one byte.  (Only a prefix match: "CP932" is not
- * a 32-bit encoding.) */
-static unsigned unit_of(const char *name)
+/* How many bytes to skip past an invalid sequence: the encoding's code
+ * unit, measured by encoding "A" and "AA" (2 for UTF-16 and UCS-2 under any
+ * name, 4 for UCS-4, 1 for byte encodings). */
+static unsigned unit_of(const char *cs)
 {
-    if (!strncasecmp(name, "UTF-32", 6) || !strncasecmp(name, "UTF32", 5) ||
-        !strncasecmp(name, "UCS-4", 5) || !strncasecmp(name, "UCS4", 4))
-        return 4;
-    if (!strncasecmp(name, "UTF-16", 6) || !strncasecmp(name, "UTF16", 5) ||
-        !strncasecmp(name, "UCS-2", 5) || !strncasecmp(name, "UCS2", 4))
-        return 2;
-    return 1;
+    iconv_t e = iconv_open(cs, "UTF-8");
+    size_t n[2];
+    int i;
+
+    if (e == (iconv_t)-1)
+        return 1;
+    for (i = 0; i < 2; i++) {
+        char text[] = "AA", buf[32], *in = text, *o = buf;
+        size_t left = (size_t)i + 1, room = sizeof buf;
+        iconv(e, NULL, NULL, NULL, NULL);
+        if (iconv(e, &in, &left, &o, &room) == (size_t)-1) {
+            iconv_close(e);
+            return 1;
+        }
+        iconv(e, NULL, NULL, &o, &room);
+        n[i] = (size_t)(o - buf);
+    }
+    iconv_close(e);
+    return n[1] > n[0] && n[1] - n[0] <= 4 ? (unsigned)(n[1] - n[0]) : 1;
 }
 
 whelk_decoder *whelk__decoder_new(const char *encoding, int policy, int *errnum)
@@ -381,13 +448,13 @@ whelk_decoder *whelk__decoder_new(const char *encoding, int policy, int *errnum)
         whelk__decoder_free(d);
         return NULL;
     }
-    d->unit = unit_of(cs);
     if (build_table(d)) {
         d->engine = ENG_TABLE;
         iconv_close(d->cd);
         d->cd = (iconv_t)-1;
     } else {
         d->engine = ENG_ICONV;
+        d->unit = unit_of(cs);
         iconv(d->cd, NULL, NULL, NULL, NULL);
     }
     return d;

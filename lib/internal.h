@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <iconv.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -312,7 +313,9 @@ struct whelk_proc {
     whelk_stage *stages;
     size_t n;
     pid_t pgid;
-    int leader_pidfd; /* keeps the group's number from being reused */
+    int leader_zombie; /* stage 0 exited, its status read, left unreaped:
+                          while it is a zombie the group's number cannot be
+                          reused, so kill(-pgid) is safe (reaped at free) */
     whelk_result *result;
     whelk_error *fail; /* first run-wide failure (timeout, decode, abort, io) */
     int phase;
@@ -321,11 +324,11 @@ struct whelk_proc {
     int timed_out;
     int aborted;
     int finished;
-    int epfd, tfd; /* lazily made by whelk_proc_fd */
-    int sigpipe_blocked;
-    whelk_buf scratch; /* read buffer */
-    whelk_buf decoded; /* decoder output */
-    whelk_buf *tails;  /* per stage: last bytes of captured stderr */
+    int epfd, tfd;       /* lazily made by whelk_proc_fd */
+    struct pollfd *pfds; /* nstreams + n + 1 slots, made at start */
+    whelk_buf scratch;   /* read buffer */
+    whelk_buf decoded;   /* decoder output */
+    whelk_buf *tails;    /* per stage: last bytes of captured stderr */
     int nopidfd_backoff;
     size_t in_off;       /* stdin bytes written */
     int64_t timer_armed; /* what tfd is set to */
@@ -336,6 +339,8 @@ WHELK_INTERNAL int64_t whelk__now_ms(void);
 WHELK_INTERNAL int whelk__pump(whelk_proc *pr, int timeout_ms);
 /* Kill (SIGKILL) and reap every unreaped stage, close every stream. */
 WHELK_INTERNAL void whelk__proc_teardown(whelk_proc *pr);
+/* Reap the group leader left as a zombie (after the last group kill). */
+WHELK_INTERNAL void whelk__proc_release(whelk_proc *pr);
 /* Set the timerfd of whelk_proc_fd to the next event of the run. */
 WHELK_INTERNAL void whelk__proc_arm(whelk_proc *pr);
 WHELK_INTERNAL int whelk__proc_signal(whelk_proc *pr, int sig);

@@ -34,6 +34,8 @@ size_t whelk_run_many(whelk_pipeline *const *pipelines, size_t n,
         return n;
     }
     while (next < n || nact) {
+        int wait_ms = -1;
+
         while (nact < max_parallel && next < n) {
             whelk_error *e = NULL;
             whelk_proc *pr = whelk_start(pipelines[next], &e);
@@ -51,9 +53,12 @@ size_t whelk_run_many(whelk_pipeline *const *pipelines, size_t n,
             fds[i].fd = whelk_proc_fd(act[i]);
             fds[i].events = POLLIN;
             fds[i].revents = 0;
+            wait_ms = fds[i].fd < 0 ? 10 : wait_ms;
         }
+        /* each handle's fd wakes us for data, exits and deadlines; a
+         * handle without one (descriptors ran out) is stepped every 10 ms */
         if (nact)
-            poll(fds, nact, 100);
+            poll(fds, nact, wait_ms);
         for (i = 0; i < nact;) {
             if ((fds[i].fd < 0 || fds[i].revents) &&
                 whelk_proc_step(act[i], 0) == 1) {

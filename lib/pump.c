@@ -15,7 +15,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -68,9 +67,9 @@ int whelk__proc_signal(whelk_proc *pr, int sig)
 
     for (i = 0; i < pr->n; i++)
         any |= pr->stages[i].pid > 0 && !pr->stages[i].reaped;
-    /* The group's number cannot be reused while we hold the leader's
-     * pidfd (or while a stage is unreaped), so kill(-pgid) is safe. */
-    if (pr->pgid > 0 && (any || pr->leader_pidfd >= 0)) {
+    /* The group's number cannot be reused while a member lives or its
+     * leader is an unreaped zombie, so kill(-pgid) reaches only the run. */
+    if (pr->pgid > 0 && (any || pr->leader_zombie)) {
         if (kill(-pr->pgid, sig) < 0 && errno != ESRCH)
             rc = errno;
         return rc;
@@ -86,36 +85,63 @@ int whelk__proc_signal(whelk_proc *pr, int sig)
 
 /* ------------------------------------------------------------- reaping */
 
-static void reap(whelk_proc *pr, whelk_stage *s, int block)
+static void set_status(whelk_status *st, int exited, int value)
 {
-    int status;
-    pid_t r;
+    st->known = 1;
+    st->code = exited ? value : -1;
+    st->sig = exited ? 0 : value;
+}
 
-    do
-        r = waitpid(s->pid, &status, block ? 0 : WNOHANG);
-    while (r < 0 && errno == EINTR);
-    if (r == 0)
-        return;
-    s->reaped = 1;
-    if (r < 0) {
-        /* ECHILD: the host ignores SIGCHLD and the kernel reaped it. */
-        s->st.known = 0;
-    } else if (WIFEXITED(status)) {
-        s->st.known = 1;
-        s->st.code = WEXITSTATUS(status);
-        s->st.sig = 0;
-    } else {
-        s->st.known = 1;
-        s->st.code = -1;
-        s->st.sig = WTERMSIG(status);
-    }
-    if (s->pidfd >= 0 && s->pidfd != pr->leader_pidfd)
+static void close_pidfd(whelk_stage *s)
+{
+    if (s->pidfd >= 0)
         close(s->pidfd);
-    else if (s->pidfd >= 0 && pr->epfd >= 0)
-        /* kept open (it pins the group's number), but an exited process's
-         * pidfd is always readable: out of whelk_proc_fd's set */
-        epoll_ctl(pr->epfd, EPOLL_CTL_DEL, s->pidfd, NULL);
     s->pidfd = -1;
+}
+
+/* Collect a stage's status if it has exited (block: wait for it).  The
+ * group leader's status is read with WNOWAIT and the zombie kept until
+ * whelk__proc_release, so that its number keeps naming our group.
+ * from_pidfd: its pidfd said it exited. */
+static void reap(whelk_proc *pr, whelk_stage *s, int block, int from_pidfd)
+{
+    int flags = WEXITED | (block ? 0 : WNOHANG);
+    int leader = pr->pgid > 0 && s->pid == pr->pgid;
+    siginfo_t si;
+    int r;
+
+    memset(&si, 0, sizeof si);
+    do
+        r = waitid(P_PID, (id_t)s->pid, &si, flags | (leader ? WNOWAIT : 0));
+    while (r < 0 && errno == EINTR);
+    if (r == 0 && si.si_pid == 0) {
+        /* not waitable yet although its pidfd is readable (a tracer
+         * holds the zombie): watch it by polling waitid instead */
+        if (from_pidfd)
+            close_pidfd(s);
+        return;
+    }
+    s->reaped = 1;
+    close_pidfd(s);
+    if (r < 0) {
+        /* ECHILD: reaped outside the library (SIGCHLD ignored, or a
+         * waitpid(-1) in the host) */
+        s->st.known = 0;
+        return;
+    }
+    set_status(&s->st, si.si_code == CLD_EXITED, si.si_status);
+    pr->leader_zombie |= leader;
+}
+
+void whelk__proc_release(whelk_proc *pr)
+{
+    int st;
+
+    if (!pr->leader_zombie)
+        return;
+    while (waitpid(pr->pgid, &st, 0) < 0 && errno == EINTR)
+        ;
+    pr->leader_zombie = 0;
 }
 
 static int all_reaped(const whelk_proc *pr)
@@ -193,9 +219,15 @@ static int capture(whelk_proc *pr, const whelk_stream *s, const char *data,
 
     if (s->which == WHELK_STDERR)
         keep_tail(&pr->tails[s->stage], data, len);
+    if (pr->result->truncated & s->which)
+        return 0;
     if (limit && b->len + len > limit) {
+        size_t keep = b->len < limit ? limit - b->len : 0;
+        /* decoded text is cut at a character boundary */
+        while (s->dec && keep && ((unsigned char)data[keep] & 0xC0) == 0x80)
+            keep--;
         pr->result->truncated |= s->which;
-        len = b->len < limit ? limit - b->len : 0;
+        len = keep;
     }
     return whelk__buf_add(b, data, len);
 }
@@ -229,41 +261,38 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
     const whelk_pipeline *p = pr->p;
     char *text = data;
     size_t tlen = len;
+    uint64_t bad = 0;
+    int invalid = 0, rc;
 
     if (s->chunk_cb && (len || eof)) {
-        whelk_chunk c;
-        c.stage = s->stage;
-        c.stream = s->which;
-        c.data = len ? data : NULL;
-        c.len = len;
-        c.eof = 0;
+        whelk_chunk c = {s->stage, s->which, data, len, 0};
         if (len && p->chunk_fn(&c, p->chunk_ud) != 0)
             goto aborted_chunk;
-        c.eof = eof;
-        if (eof && (c.data = NULL, c.len = 0, p->chunk_fn(&c, p->chunk_ud)))
-            goto aborted_chunk;
+        if (eof) {
+            c.data = NULL;
+            c.len = 0;
+            c.eof = 1;
+            if (p->chunk_fn(&c, p->chunk_ud) != 0)
+                goto aborted_chunk;
+        }
     }
     if (s->dec) {
-        uint64_t bad;
-        int rc;
         pr->decoded.len = 0;
         rc = whelk__decode(s->dec, data, len, eof, &pr->decoded, &bad);
-        if (rc == -1) {
-            decode_failed(pr, s, bad);
-            return -1;
-        }
-        if (rc < 0)
+        if (rc == -2)
             goto nomem;
+        invalid = rc == -1;
         text = pr->decoded.data;
         tlen = pr->decoded.len;
     }
+    /* text is what decoded before any invalid byte: it is kept and its
+     * lines delivered before a STRICT failure stops the run */
     if (s->keep && tlen && capture(pr, s, text, tlen) < 0)
         goto nomem;
     if (s->line_cb) {
         emit_ctx ctx = {pr, s};
-        int rc =
-            tlen ? whelk__split(&s->split, text, tlen, emit_line, &ctx) : 0;
-        if (rc == 0 && eof)
+        rc = tlen ? whelk__split(&s->split, text, tlen, emit_line, &ctx) : 0;
+        if (rc == 0 && eof && !invalid)
             rc = whelk__split_eof(&s->split, emit_line, &ctx);
         if (rc == -2)
             goto nomem;
@@ -271,6 +300,10 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
             abort_run(pr, s, "line");
             return -1;
         }
+    }
+    if (invalid) {
+        decode_failed(pr, s, bad);
+        return -1;
     }
     return 0;
 aborted_chunk:
@@ -421,8 +454,7 @@ static void on_timer(whelk_proc *pr, int64_t now)
     } else if (pr->phase == PH_TERM) {
         whelk__proc_signal(pr, SIGKILL);
         pr->phase = PH_KILL;
-        pr->deadline_ms = -1;
-        pr->drain_until = now + DRAIN_MS;
+        pr->deadline_ms = -1; /* the drain starts once all are reaped */
     }
 }
 
@@ -438,12 +470,19 @@ static int streams_open(const whelk_proc *pr)
     return 0;
 }
 
+/* Close every stream; unless the run was stopped, the bytes already read
+ * are flushed first (decoder, partial last line, end-of-stream chunk). */
 static void close_streams(whelk_proc *pr)
 {
     size_t i;
 
-    for (i = 0; i < pr->plan->nstreams; i++)
-        close_stream(&pr->plan->streams[i]);
+    for (i = 0; i < pr->plan->nstreams; i++) {
+        whelk_stream *s = &pr->plan->streams[i];
+        char none = '\0';
+        if (s->fd >= 0 && !pr->aborted)
+            deliver(pr, s, &none, 0, 1);
+        close_stream(s);
+    }
 }
 
 /* The run is over: reaped, and its output read to the end (or given up). */
@@ -489,74 +528,66 @@ static int next_wait(const whelk_proc *pr, int64_t now, int timeout_ms)
     return timeout_ms;
 }
 
+/* Stages without a pidfd (old kernels, a tracer) are polled with waitid
+ * at a growing interval, 1 to 50 ms. */
+static void update_backoff(whelk_proc *pr)
+{
+    size_t i;
+    int nopidfd = 0;
+
+    for (i = 0; i < pr->n; i++)
+        nopidfd |= !pr->stages[i].reaped && pr->stages[i].pidfd < 0;
+    if (!nopidfd)
+        pr->nopidfd_backoff = 0;
+    else if (pr->nopidfd_backoff < 50)
+        pr->nopidfd_backoff = pr->nopidfd_backoff ? pr->nopidfd_backoff * 2 : 1;
+}
+
 int whelk__pump(whelk_proc *pr, int timeout_ms)
 {
     whelk_plan *pl = pr->plan;
-    size_t nfds = 0, i, ns = pl->nstreams, in_slot = (size_t)-1;
-    struct pollfd stackfds[16], *fds = stackfds;
-    size_t want = ns + pr->n + 1;
+    struct pollfd *fds = pr->pfds;
+    size_t i, ns = pl->nstreams, in_slot = ns, pid_slot = ns + 1;
     int64_t now = whelk__now_ms();
-    int nopidfd = 0, rc;
+    int rc;
 
-    if (pr->finished)
+    if (pr->finished || check_done(pr, now))
         return 1;
-    if (check_done(pr, now))
-        return 1;
-    if (want > 16 && !(fds = whelk__malloc(want * sizeof *fds))) {
-        fail(pr, (whelk_error *)&whelk__nomem_error);
-        pr->aborted = 1;
-        whelk__proc_signal(pr, SIGKILL);
-        fds = stackfds;
-        want = 0;
+    for (i = 0; i < ns; i++) {
+        fds[i].fd = pl->streams[i].fd; /* -1 is ignored by poll */
+        fds[i].events = POLLIN;
+        fds[i].revents = 0;
     }
-    for (i = 0; want && i < ns; i++) {
-        fds[nfds].fd = pl->streams[i].fd; /* -1 is ignored by poll */
-        fds[nfds].events = POLLIN;
-        fds[nfds++].revents = 0;
+    fds[in_slot].fd = pl->in_fd;
+    fds[in_slot].events = POLLOUT;
+    fds[in_slot].revents = 0;
+    for (i = 0; i < pr->n; i++) {
+        const whelk_stage *s = &pr->stages[i];
+        fds[pid_slot + i].fd = s->reaped ? -1 : s->pidfd;
+        fds[pid_slot + i].events = POLLIN;
+        fds[pid_slot + i].revents = 0;
     }
-    if (want && pl->in_fd >= 0) {
-        in_slot = nfds;
-        fds[nfds].fd = pl->in_fd;
-        fds[nfds].events = POLLOUT;
-        fds[nfds++].revents = 0;
+    update_backoff(pr);
+    if (pr->tfd >= 0 && pr->timer_armed >= 0 && now >= pr->timer_armed) {
+        uint64_t ticks; /* consume the expiry that made whelk_proc_fd
+                           readable; nothing to do if it raced */
+        if (read(pr->tfd, &ticks, sizeof ticks) < 0)
+            ticks = 0;
     }
-    for (i = 0; want && i < pr->n; i++) {
-        whelk_stage *s = &pr->stages[i];
-        fds[nfds].fd = s->reaped ? -1 : s->pidfd;
-        fds[nfds].events = POLLIN;
-        fds[nfds++].revents = 0;
-        nopidfd |= !s->reaped && s->pidfd < 0;
-    }
-    if (nopidfd) {
-        /* no pidfds (old kernel): poll waitpid with a growing interval */
-        pr->nopidfd_backoff = pr->nopidfd_backoff ? pr->nopidfd_backoff * 2 : 1;
-        if (pr->nopidfd_backoff > 50)
-            pr->nopidfd_backoff = 50;
-    } else {
-        pr->nopidfd_backoff = 0;
-    }
-    if (pr->tfd >= 0) {
-        uint64_t ticks;
-        if (read(pr->tfd, &ticks, sizeof ticks) < 0) {
-            /* not expired: nothing to consume */
-        }
-    }
-    rc = poll(fds, nfds, next_wait(pr, now, timeout_ms));
+    rc = poll(fds, pid_slot + pr->n, next_wait(pr, now, timeout_ms));
     if (rc > 0) {
         for (i = 0; i < ns; i++)
             if (fds[i].revents && pl->streams[i].fd >= 0)
                 read_stream(pr, &pl->streams[i]);
-        if (in_slot != (size_t)-1 && fds[in_slot].revents && pl->in_fd >= 0)
+        if (fds[in_slot].revents && pl->in_fd >= 0)
             write_stdin(pr);
     }
     for (i = 0; i < pr->n; i++) {
         whelk_stage *s = &pr->stages[i];
-        size_t slot = nfds - pr->n + i;
-        if (!s->reaped && (s->pidfd < 0 || (rc > 0 && fds[slot].revents)))
-            reap(pr, s, 0);
+        int ready = rc > 0 && fds[pid_slot + i].revents;
+        if (!s->reaped && (s->pidfd < 0 || ready))
+            reap(pr, s, 0, ready);
     }
-    if (fds != stackfds)
-        free(fds);
     now = whelk__now_ms();
     on_timer(pr, now);
     return check_done(pr, now);
@@ -566,14 +597,16 @@ void whelk__proc_teardown(whelk_proc *pr)
 {
     size_t i;
 
+    pr->aborted = 1; /* nothing more reaches a callback */
     whelk__proc_signal(pr, SIGKILL);
     for (i = 0; i < pr->n; i++)
         if (pr->stages[i].pid > 0 && !pr->stages[i].reaped)
-            reap(pr, &pr->stages[i], 1);
+            reap(pr, &pr->stages[i], 1, 0);
     if (pr->plan) {
         close_streams(pr);
         close_stdin(pr->plan);
     }
+    whelk__proc_release(pr);
 }
 
 void whelk__proc_arm(whelk_proc *pr)
@@ -586,6 +619,7 @@ void whelk__proc_arm(whelk_proc *pr)
     if (pr->finished) {
         at = 0; /* readable at once, so an event loop calls step again */
     } else {
+        update_backoff(pr);
         wait = next_wait(pr, now, -1);
         at = wait < 0 ? -1 : now + wait;
     }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static whelk_error *spawn_error_text(whelk_proc *pr, size_t i, int e);
@@ -25,9 +26,9 @@ static void proc_free(whelk_proc *pr)
         return;
     if (!pr->finished && pr->stages)
         whelk__proc_teardown(pr);
+    whelk__proc_release(pr);
     whelk__plan_free(pr->plan);
-    if (pr->leader_pidfd >= 0)
-        close(pr->leader_pidfd);
+    free(pr->pfds);
     if (pr->epfd >= 0)
         close(pr->epfd);
     if (pr->tfd >= 0)
@@ -52,9 +53,27 @@ static whelk_error *spawn_error(whelk_proc *pr, size_t i, int e)
     return err;
 }
 
+/* Did someone else reap the group leader (a host ignoring SIGCHLD)? */
+static int leader_gone(const whelk_proc *pr)
+{
+    siginfo_t si;
+
+    return waitid(P_PID, (id_t)pr->pgid, &si, WEXITED | WNOHANG | WNOWAIT) <
+               0 &&
+           errno == ECHILD;
+}
+
 static whelk_error *spawn_error_text(whelk_proc *pr, size_t i, int e)
 {
     const char *prog = pr->p->cmds[i]->argv[0];
+
+    if (e == EPERM && i > 0 && pr->pgid > 0 && leader_gone(pr))
+        return whelk__error_new(
+            WHELK_E_IO, ECHILD, i, NULL,
+            "cannot start %s in the pipeline's process group: its first "
+            "stage was reaped outside libwhelk (the host ignores SIGCHLD, or "
+            "called waitpid(-1))",
+            prog);
     int kind = e == ENOMEM                  ? WHELK_E_NOMEM
                : e == EMFILE || e == ENFILE ? WHELK_E_IO
                                             : WHELK_E_EXEC;
@@ -82,7 +101,7 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
     }
     pr->p = p;
     pr->n = p->ncmds;
-    pr->leader_pidfd = pr->epfd = pr->tfd = -1;
+    pr->epfd = pr->tfd = -1;
     pr->deadline_ms = pr->drain_until = pr->timer_armed = -1;
     if (!(pr->plan = whelk__plan(p, err)))
         goto fail_quiet;
@@ -97,7 +116,8 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
     }
     pr->tails = whelk__calloc(pr->n, sizeof *pr->tails);
     pr->result = whelk__result_new(pr->n);
-    if (!pr->tails || !pr->result) {
+    pr->pfds = whelk__calloc(pr->plan->nstreams + pr->n + 1, sizeof *pr->pfds);
+    if (!pr->tails || !pr->result || !pr->pfds) {
         *err = (whelk_error *)&whelk__nomem_error;
         goto fail;
     }
@@ -117,24 +137,16 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
             *err = spawn_error(pr, i, e);
             goto fail;
         }
-        if (i == 0 && p->pgroup) {
+        if (i == 0 && p->pgroup)
             pr->pgid = s->pid;
-            pr->leader_pidfd = s->pidfd;
-        }
     }
     whelk__plan_close_child_ends(pr->plan);
     if (p->timeout_ms)
         pr->deadline_ms = whelk__now_ms() + p->timeout_ms;
     return pr;
 fail:
-    if (pr->stages) {
-        /* stages already started must not outlive the failed start */
-        whelk__proc_teardown(pr);
-        for (i = 0; i < pr->n; i++)
-            if (pr->stages[i].pidfd >= 0 &&
-                pr->stages[i].pidfd != pr->leader_pidfd)
-                close(pr->stages[i].pidfd);
-    }
+    /* stages already started must not outlive the failed start */
+    whelk__proc_teardown(pr);
     pr->finished = 1;
 fail_quiet:
     proc_free(pr);

@@ -23,7 +23,7 @@ whelk_shell *whelk_shell_new(void)
         return NULL;
     sh->cmd = whelk__cmd_alloc();
     sh->pipe = whelk_pipeline_new();
-    if (!sh->cmd || !sh->pipe) {
+    if (!sh->cmd || !WHELK_PIPE_OK(sh->pipe)) {
         whelk_shell_free(sh);
         return NULL;
     }
@@ -130,7 +130,7 @@ static whelk_cmd *shell_cmd_va(whelk_shell *sh, const char *program, va_list ap)
     const char *a;
 
     if (!cmd)
-        return NULL;
+        return (whelk_cmd *)&whelk__nomem_cmd;
     whelk__cmd_push(cmd, program);
     if (program)
         while ((a = va_arg(ap, const char *)) != NULL)
@@ -185,7 +185,7 @@ whelk_pipeline *whelk_shell_pipe(whelk_shell *sh, whelk_cmd *first, ...)
     while ((c = va_arg(ap, whelk_cmd *)) != NULL)
         whelk_pipeline_add(p, c);
     va_end(ap);
-    if (p && sh)
+    if (WHELK_PIPE_OK(p) && sh)
         whelk__pipeline_apply_defaults(p, sh);
     return p;
 }

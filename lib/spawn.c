@@ -97,8 +97,14 @@ static int spawn_posix(const whelk_spawn_req *req, pid_t *pid, int *pidfd)
     return 0;
 }
 
+/* The fast path is built where its raw system calls are known to fit:
+ * 64-bit Linux on x86_64, aarch64 and riscv64 (an 8-byte kernel sigset;
+ * the all-zero SIG_DFL sigaction has the same meaning in every layout). */
 #if defined(WHELK_FAST_SPAWN) && defined(__linux__) && defined(CLONE_PIDFD) && \
-    defined(SYS_close_range) && defined(SYS_rt_sigaction)
+    defined(SYS_close_range) && defined(SYS_rt_sigaction) &&                   \
+    defined(SYS_dup3) && __SIZEOF_LONG__ == 8 &&                               \
+    (defined(__x86_64__) || defined(__aarch64__) ||                            \
+     (defined(__riscv) && __riscv_xlen == 64))
 
 #define CHILD_STACK (32 * 1024)
 
@@ -135,12 +141,10 @@ child_main(void *arg)
             syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
     if (req->pgroup >= 0 && syscall(SYS_setpgid, 0, req->pgroup) < 0)
         goto fail;
-    for (i = 0; i < 3; i++) {
-        long r = req->fds[i] == i ? syscall(SYS_fcntl, i, F_SETFD, 0)
-                                  : syscall(SYS_dup2, req->fds[i], i);
-        if (r < 0)
+    /* the plan keeps every source above 2, so dup3 never sees fd == i */
+    for (i = 0; i < 3; i++)
+        if (syscall(SYS_dup3, req->fds[i], i, 0) < 0)
             goto fail;
-    }
     if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
         goto fail;
     if (req->cwd && syscall(SYS_chdir, req->cwd) < 0)
@@ -169,7 +173,11 @@ static int spawn_fast(const whelk_spawn_req *req, pid_t *pid, int *pidfd)
     ctx.err = 0;
     /* Block everything, glibc's internal signals too, so that no handler
      * of the host runs in the child while it shares the host's memory. */
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof all);
+    if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof all) < 0) {
+        free(stack);
+        errno = saved_errno;
+        return -1;
+    }
     p = clone(child_main, stack + CHILD_STACK,
               CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &ctx, &fd);
     e = errno;
