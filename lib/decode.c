@@ -204,11 +204,15 @@ static long step_table(whelk_decoder *d, const unsigned char *s, size_t len,
  * REPLACE each becomes U+FFFD.  0, -1 (STRICT) or -2 (ENOMEM). */
 static int check_output(whelk_decoder *d, whelk_buf *out, size_t from)
 {
-    const unsigned char *o = (const unsigned char *)out->data + from;
-    size_t n = out->len - from, ok = whelk__utf8_valid_prefix(o, n), i;
+    const unsigned char *o;
+    size_t n, ok, i;
     whelk_buf fixed = {0};
 
-    if (ok == n)
+    if (!out->data || from >= out->len)
+        return 0;
+    o = (const unsigned char *)out->data + from;
+    n = out->len - from;
+    if ((ok = whelk__utf8_valid_prefix(o, n)) == n)
         return 0;
     if (d->policy == WHELK_DECODE_STRICT) {
         out->len = from + ok;
