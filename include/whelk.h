@@ -236,8 +236,8 @@ WHELK_API void whelk_cmd_free(whelk_cmd *cmd);
  * Never returns NULL: when memory is exhausted it returns a read-only
  * placeholder pipeline whose run fails with WHELK_E_NOMEM (setters ignore
  * it, whelk_pipeline_free accepts it).  A command that could not be
- * allocated is remembered as WHELK_E_NOMEM.  NULL ends the list, so a
- * NULL first command gives an empty pipeline (WHELK_E_INVALID at run time).
+ * allocated is remembered as WHELK_E_NOMEM.  NULL ends the list; a NULL
+ * first command is remembered as WHELK_E_NOMEM too.
  */
 WHELK_API whelk_pipeline *whelk_pipe(whelk_cmd *first, ...) WHELK_SENTINEL;
 

@@ -57,7 +57,7 @@ nomem:
     whelk__fault_set(&cmd->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
 }
 
-static whelk_cmd *cmd_new_va(const char *program, va_list ap)
+whelk_cmd *whelk__cmd_new_va(const char *program, va_list ap)
 {
     whelk_cmd *cmd = whelk__cmd_alloc();
     const char *a;
@@ -77,7 +77,7 @@ whelk_cmd *whelk_cmd_new(const char *program, ...)
     whelk_cmd *cmd;
 
     va_start(ap, program);
-    cmd = cmd_new_va(program, ap);
+    cmd = whelk__cmd_new_va(program, ap);
     va_end(ap);
     return cmd;
 }
@@ -175,13 +175,42 @@ void whelk_cmd_chdir(whelk_cmd *cmd, const char *dir)
     cmd->cwd = d;
 }
 
-static void io_reset(whelk_io *io, int kind)
+void whelk__io_set(whelk_io *io, int kind)
 {
     free(io->path);
     io->path = NULL;
     io->kind = kind;
     io->fd = -1;
     io->append = 0;
+}
+
+void whelk__io_file(whelk_io *io, whelk_fault *f, const char *path, int append,
+                    const char *what)
+{
+    char *copy;
+
+    if (!path) {
+        whelk__fault_set(f, WHELK_E_INVALID, EINVAL, "%s path is NULL", what);
+        return;
+    }
+    if (!(copy = whelk__strdup(path))) {
+        whelk__fault_set(f, WHELK_E_NOMEM, ENOMEM, "out of memory");
+        return;
+    }
+    whelk__io_set(io, IO_FILE);
+    io->path = copy;
+    io->append = append != 0;
+}
+
+void whelk__io_fd(whelk_io *io, whelk_fault *f, int fd, const char *what)
+{
+    if (fd < 0) {
+        whelk__fault_set(f, WHELK_E_INVALID, EINVAL, "invalid %s descriptor %d",
+                         what, fd);
+        return;
+    }
+    whelk__io_set(io, IO_FD);
+    io->fd = fd;
 }
 
 void whelk_cmd_stderr(whelk_cmd *cmd, int dest)
@@ -193,7 +222,7 @@ void whelk_cmd_stderr(whelk_cmd *cmd, int dest)
     case WHELK_STREAM:
     case WHELK_NULL:
     case WHELK_INHERIT:
-    case WHELK_TO_STDOUT: io_reset(&cmd->err, dest); return;
+    case WHELK_TO_STDOUT: whelk__io_set(&cmd->err, dest); return;
     default:
         whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
                          "invalid stderr destination %d", dest);
@@ -202,35 +231,14 @@ void whelk_cmd_stderr(whelk_cmd *cmd, int dest)
 
 void whelk_cmd_stderr_file(whelk_cmd *cmd, const char *path, int append)
 {
-    char *copy;
-
-    if (!WHELK_CMD_OK(cmd))
-        return;
-    if (!path) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
-                         "stderr file path is NULL");
-        return;
-    }
-    if (!(copy = whelk__strdup(path))) {
-        whelk__fault_set(&cmd->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
-        return;
-    }
-    io_reset(&cmd->err, IO_FILE);
-    cmd->err.path = copy;
-    cmd->err.append = append != 0;
+    if (WHELK_CMD_OK(cmd))
+        whelk__io_file(&cmd->err, &cmd->fault, path, append, "stderr file");
 }
 
 void whelk_cmd_stderr_fd(whelk_cmd *cmd, int fd)
 {
-    if (!WHELK_CMD_OK(cmd))
-        return;
-    if (fd < 0) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
-                         "invalid stderr descriptor %d", fd);
-        return;
-    }
-    io_reset(&cmd->err, IO_FD);
-    cmd->err.fd = fd;
+    if (WHELK_CMD_OK(cmd))
+        whelk__io_fd(&cmd->err, &cmd->fault, fd, "stderr");
 }
 
 void whelk_cmd_ok_codes(whelk_cmd *cmd, const int *codes, size_t n)

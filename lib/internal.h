@@ -18,6 +18,7 @@
 
 #include <iconv.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -148,6 +149,20 @@ WHELK_INTERNAL extern const struct whelk_pipeline whelk__nomem_pipeline;
 
 /* NULL when memory is exhausted (internal callers check). */
 WHELK_INTERNAL whelk_cmd *whelk__cmd_alloc(void);
+/* The va_list forms of whelk_cmd_new and whelk_pipe (never NULL). */
+WHELK_INTERNAL whelk_cmd *whelk__cmd_new_va(const char *program, va_list ap);
+WHELK_INTERNAL whelk_pipeline *whelk__pipe_va(whelk_cmd *first, va_list ap);
+/* whelk_shell_sh's body; sh may be NULL (whelk_sh). */
+WHELK_INTERNAL whelk_result *whelk__sh_va(whelk_shell *sh, whelk_error **err,
+                                          const char *program, va_list ap);
+/* Redirections shared by commands (stderr) and pipelines (stdin, stdout):
+ * set a kind, a file (copied) or a caller's descriptor; problems go to f. */
+WHELK_INTERNAL void whelk__io_set(whelk_io *io, int kind);
+WHELK_INTERNAL void whelk__io_file(whelk_io *io, whelk_fault *f,
+                                   const char *path, int append,
+                                   const char *what);
+WHELK_INTERNAL void whelk__io_fd(whelk_io *io, whelk_fault *f, int fd,
+                                 const char *what);
 /* 0, or the cmd's fault is set. */
 WHELK_INTERNAL void whelk__cmd_push(whelk_cmd *cmd, const char *arg);
 

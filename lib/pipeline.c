@@ -58,16 +58,25 @@ void whelk_pipeline_add(whelk_pipeline *p, whelk_cmd *cmd)
     p->cmds[p->ncmds++] = cmd;
 }
 
-whelk_pipeline *whelk_pipe(whelk_cmd *first, ...)
+whelk_pipeline *whelk__pipe_va(whelk_cmd *first, va_list ap)
 {
     whelk_pipeline *p = whelk_pipeline_new();
     whelk_cmd *c;
-    va_list ap;
 
     whelk_pipeline_add(p, first);
+    if (first)
+        while ((c = va_arg(ap, whelk_cmd *)) != NULL)
+            whelk_pipeline_add(p, c);
+    return p;
+}
+
+whelk_pipeline *whelk_pipe(whelk_cmd *first, ...)
+{
+    whelk_pipeline *p;
+    va_list ap;
+
     va_start(ap, first);
-    while ((c = va_arg(ap, whelk_cmd *)) != NULL)
-        whelk_pipeline_add(p, c);
+    p = whelk__pipe_va(first, ap);
     va_end(ap);
     return p;
 }
@@ -80,15 +89,6 @@ size_t whelk_pipeline_ncmds(const whelk_pipeline *p)
 whelk_cmd *whelk_pipeline_cmd(whelk_pipeline *p, size_t stage)
 {
     return p && stage < p->ncmds ? p->cmds[stage] : NULL;
-}
-
-static void io_set(whelk_io *io, int kind)
-{
-    free(io->path);
-    io->path = NULL;
-    io->kind = kind;
-    io->fd = -1;
-    io->append = 0;
 }
 
 static void drop_input(whelk_pipeline *p)
@@ -114,49 +114,25 @@ void whelk_pipeline_stdin_bytes(whelk_pipeline *p, const void *data, size_t len)
         return;
     }
     drop_input(p);
-    io_set(&p->in, IO_BYTES);
+    whelk__io_set(&p->in, IO_BYTES);
     p->in_data = copy;
     p->in_len = len;
 }
 
-static int path_copy(whelk_pipeline *p, const char *path, const char *what,
-                     char **out)
-{
-    if (!path) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL, "%s path is NULL",
-                         what);
-        return -1;
-    }
-    if (!(*out = whelk__strdup(path))) {
-        NOMEM(p);
-        return -1;
-    }
-    return 0;
-}
-
 void whelk_pipeline_stdin_file(whelk_pipeline *p, const char *path)
 {
-    char *copy;
-
-    if (!WHELK_PIPE_OK(p) || path_copy(p, path, "stdin file", &copy) < 0)
+    if (!WHELK_PIPE_OK(p))
         return;
     drop_input(p);
-    io_set(&p->in, IO_FILE);
-    p->in.path = copy;
+    whelk__io_file(&p->in, &p->fault, path, 0, "stdin file");
 }
 
 void whelk_pipeline_stdin_fd(whelk_pipeline *p, int fd)
 {
     if (!WHELK_PIPE_OK(p))
         return;
-    if (fd < 0) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
-                         "invalid stdin descriptor %d", fd);
-        return;
-    }
     drop_input(p);
-    io_set(&p->in, IO_FD);
-    p->in.fd = fd;
+    whelk__io_fd(&p->in, &p->fault, fd, "stdin");
 }
 
 void whelk_pipeline_stdin(whelk_pipeline *p, int dest)
@@ -169,7 +145,7 @@ void whelk_pipeline_stdin(whelk_pipeline *p, int dest)
         return;
     }
     drop_input(p);
-    io_set(&p->in, dest);
+    whelk__io_set(&p->in, dest);
 }
 
 void whelk_pipeline_stdin_encoding(whelk_pipeline *p, const char *encoding)
@@ -195,7 +171,7 @@ void whelk_pipeline_stdout(whelk_pipeline *p, int dest)
     case WHELK_STREAM:
     case WHELK_NULL:
     case WHELK_INHERIT:
-    case WHELK_TO_STDERR: io_set(&p->out, dest); return;
+    case WHELK_TO_STDERR: whelk__io_set(&p->out, dest); return;
     default:
         whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
                          "invalid stdout destination %d", dest);
@@ -204,26 +180,14 @@ void whelk_pipeline_stdout(whelk_pipeline *p, int dest)
 
 void whelk_pipeline_stdout_file(whelk_pipeline *p, const char *path, int append)
 {
-    char *copy;
-
-    if (!WHELK_PIPE_OK(p) || path_copy(p, path, "stdout file", &copy) < 0)
-        return;
-    io_set(&p->out, IO_FILE);
-    p->out.path = copy;
-    p->out.append = append != 0;
+    if (WHELK_PIPE_OK(p))
+        whelk__io_file(&p->out, &p->fault, path, append, "stdout file");
 }
 
 void whelk_pipeline_stdout_fd(whelk_pipeline *p, int fd)
 {
-    if (!WHELK_PIPE_OK(p))
-        return;
-    if (fd < 0) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
-                         "invalid stdout descriptor %d", fd);
-        return;
-    }
-    io_set(&p->out, IO_FD);
-    p->out.fd = fd;
+    if (WHELK_PIPE_OK(p))
+        whelk__io_fd(&p->out, &p->fault, fd, "stdout");
 }
 
 void whelk_pipeline_check(whelk_pipeline *p, int on)

@@ -243,27 +243,12 @@ whelk_result *whelk_run(whelk_pipeline *p, whelk_error **err)
 
 whelk_result *whelk_sh(whelk_error **err, const char *program, ...)
 {
-    whelk_pipeline *p;
-    whelk_cmd *cmd = whelk__cmd_alloc();
     whelk_result *r;
-    const char *a;
     va_list ap;
 
-    if (cmd) {
-        whelk__cmd_push(cmd, program);
-        va_start(ap, program);
-        while (program && (a = va_arg(ap, const char *)) != NULL)
-            whelk__cmd_push(cmd, a);
-        va_end(ap);
-    }
-    p = whelk_pipe(cmd, (whelk_cmd *)NULL);
-    if (!p) {
-        if (err)
-            *err = (whelk_error *)&whelk__nomem_error;
-        return NULL;
-    }
-    r = whelk_run(p, err);
-    whelk_pipeline_free(p);
+    va_start(ap, program);
+    r = whelk__sh_va(NULL, err, program, ap);
+    va_end(ap);
     return r;
 }
 

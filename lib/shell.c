@@ -126,16 +126,9 @@ static void cmd_defaults(whelk_cmd *cmd, const whelk_shell *sh)
 
 static whelk_cmd *shell_cmd_va(whelk_shell *sh, const char *program, va_list ap)
 {
-    whelk_cmd *cmd = whelk__cmd_alloc();
-    const char *a;
+    whelk_cmd *cmd = whelk__cmd_new_va(program, ap);
 
-    if (!cmd)
-        return (whelk_cmd *)&whelk__nomem_cmd;
-    whelk__cmd_push(cmd, program);
-    if (program)
-        while ((a = va_arg(ap, const char *)) != NULL)
-            whelk__cmd_push(cmd, a);
-    if (sh)
+    if (sh && WHELK_CMD_OK(cmd))
         cmd_defaults(cmd, sh);
     return cmd;
 }
@@ -176,36 +169,36 @@ void whelk__pipeline_apply_defaults(whelk_pipeline *p, const whelk_shell *sh)
 
 whelk_pipeline *whelk_shell_pipe(whelk_shell *sh, whelk_cmd *first, ...)
 {
-    whelk_pipeline *p = whelk_pipeline_new();
-    whelk_cmd *c;
+    whelk_pipeline *p;
     va_list ap;
 
-    whelk_pipeline_add(p, first);
     va_start(ap, first);
-    while ((c = va_arg(ap, whelk_cmd *)) != NULL)
-        whelk_pipeline_add(p, c);
+    p = whelk__pipe_va(first, ap);
     va_end(ap);
     if (WHELK_PIPE_OK(p) && sh)
         whelk__pipeline_apply_defaults(p, sh);
     return p;
 }
 
+whelk_result *whelk__sh_va(whelk_shell *sh, whelk_error **err,
+                           const char *program, va_list ap)
+{
+    whelk_pipeline *p =
+        whelk_shell_pipe(sh, shell_cmd_va(sh, program, ap), (whelk_cmd *)NULL);
+    whelk_result *r = whelk_run(p, err);
+
+    whelk_pipeline_free(p);
+    return r;
+}
+
 whelk_result *whelk_shell_sh(whelk_shell *sh, whelk_error **err,
                              const char *program, ...)
 {
-    whelk_pipeline *p;
     whelk_result *r;
     va_list ap;
 
     va_start(ap, program);
-    p = whelk_shell_pipe(sh, shell_cmd_va(sh, program, ap), (whelk_cmd *)NULL);
+    r = whelk__sh_va(sh, err, program, ap);
     va_end(ap);
-    if (!p) {
-        if (err)
-            *err = (whelk_error *)&whelk__nomem_error;
-        return NULL;
-    }
-    r = whelk_run(p, err);
-    whelk_pipeline_free(p);
     return r;
 }

@@ -374,7 +374,10 @@ static tally sweep(const char *name, scenario_fn fn)
     fflush(stdout);
     ck_assert_msg(nissues == 0, "%s: %d issue(s):%s", name, nissues,
                   issue_text);
-    ck_assert_int_eq(t.nomem + t.null_object + t.recovered, t.n);
+    /* every injected iteration was accounted for (the undisturbed count
+     * t.n may differ by one or two: how output arrives in reads decides
+     * whether a partial line needs its buffer) */
+    ck_assert_int_eq(t.nomem + t.null_object + t.recovered, n - 1);
     ck_assert_msg(t.nomem > 0, "%s: no failure was reported as NOMEM", name);
     return t;
 }
