@@ -65,8 +65,11 @@ static void add(plog *pl, const char *text, size_t len, unsigned flags)
         abort();
 }
 
-static int collect(const char *text, size_t len, unsigned flags, void *ctx)
+static int collect(const whelk_line *line, void *ctx)
 {
+    const char *text = line->text;
+    size_t len = line->len;
+    unsigned flags = line->flags;
     plog *pl = ctx;
 
     if (text[len] != '\0')

@@ -36,7 +36,8 @@ struct whelk_decoder {
     uint64_t offset; /* stream offset of the next unconsumed byte */
     unsigned char pend[PEND_MAX];
     size_t npend;
-    unsigned char tablen[256];
+    unsigned char tablen[256];  /* 0: invalid */
+    unsigned char invalid[256]; /* 1: invalid */
     unsigned char tab[256][4];
 };
 
@@ -105,6 +106,162 @@ static int utf8_seq(const unsigned char *s, size_t len)
     return need;
 }
 
+/* A shift DFA for well-formed UTF-8 (the states of utf8_seq's table,
+ * each a multiple of 6): state = row[byte] >> state.  0 accepts, 6 is the
+ * absorbing error state; the rest are inside a sequence. */
+static const uint64_t utf8_dfa[256] = {
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x6186186186180),  UINT64_C(0x6186186186180),
+    UINT64_C(0x1218c192300186), UINT64_C(0x1218c192300186),
+    UINT64_C(0x1218c192300186), UINT64_C(0x1218c192300186),
+    UINT64_C(0x1218c192300186), UINT64_C(0x1218c192300186),
+    UINT64_C(0x1218c192300186), UINT64_C(0x1218c192300186),
+    UINT64_C(0x1218c192300186), UINT64_C(0x1218c192300186),
+    UINT64_C(0x1218c192300186), UINT64_C(0x1218c192300186),
+    UINT64_C(0x1218c192300186), UINT64_C(0x1218c192300186),
+    UINT64_C(0x1218c192300186), UINT64_C(0x1218c192300186),
+    UINT64_C(0x648c192300186),  UINT64_C(0x648c192300186),
+    UINT64_C(0x648c192300186),  UINT64_C(0x648c192300186),
+    UINT64_C(0x648c192300186),  UINT64_C(0x648c192300186),
+    UINT64_C(0x648c192300186),  UINT64_C(0x648c192300186),
+    UINT64_C(0x648c192300186),  UINT64_C(0x648c192300186),
+    UINT64_C(0x648c192300186),  UINT64_C(0x648c192300186),
+    UINT64_C(0x648c192300186),  UINT64_C(0x648c192300186),
+    UINT64_C(0x648c192300186),  UINT64_C(0x648c192300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6486312300186),  UINT64_C(0x6486312300186),
+    UINT64_C(0x6186186186186),  UINT64_C(0x6186186186186),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618618c),  UINT64_C(0x618618618618c),
+    UINT64_C(0x618618618619e),  UINT64_C(0x6186186186192),
+    UINT64_C(0x6186186186192),  UINT64_C(0x6186186186192),
+    UINT64_C(0x6186186186192),  UINT64_C(0x6186186186192),
+    UINT64_C(0x6186186186192),  UINT64_C(0x6186186186192),
+    UINT64_C(0x6186186186192),  UINT64_C(0x6186186186192),
+    UINT64_C(0x6186186186192),  UINT64_C(0x6186186186192),
+    UINT64_C(0x6186186186192),  UINT64_C(0x61861861861a4),
+    UINT64_C(0x6186186186192),  UINT64_C(0x6186186186192),
+    UINT64_C(0x61861861861aa),  UINT64_C(0x6186186186198),
+    UINT64_C(0x6186186186198),  UINT64_C(0x6186186186198),
+    UINT64_C(0x61861861861b0),  UINT64_C(0x6186186186186),
+    UINT64_C(0x6186186186186),  UINT64_C(0x6186186186186),
+    UINT64_C(0x6186186186186),  UINT64_C(0x6186186186186),
+    UINT64_C(0x6186186186186),  UINT64_C(0x6186186186186),
+    UINT64_C(0x6186186186186),  UINT64_C(0x6186186186186),
+    UINT64_C(0x6186186186186),  UINT64_C(0x6186186186186),
+};
+
+/* Is s[0..len) well-formed UTF-8 ending on a character boundary?  One
+ * table lookup and a shift per byte, 16 ASCII bytes at a time. */
+static int utf8_all_valid(const unsigned char *s, size_t len)
+{
+    uint64_t st = 0;
+    size_t i = 0;
+
+    while (i < len) {
+        if (st == 0 && i + 16 <= len) {
+            uint64_t a, b;
+            memcpy(&a, s + i, 8);
+            memcpy(&b, s + i + 8, 8);
+            if (!((a | b) & UINT64_C(0x8080808080808080))) {
+                i += 16;
+                continue;
+            }
+        }
+        st = utf8_dfa[s[i++]] >> (st & 63);
+    }
+    return (st & 63) == 0;
+}
+
 size_t whelk__utf8_valid_prefix(const unsigned char *s, size_t len)
 {
     size_t i = 0;
@@ -127,7 +284,7 @@ size_t whelk__utf8_valid_prefix(const unsigned char *s, size_t len)
  * it consumed (an incomplete tail is left unless final), or -1 after an
  * invalid byte under STRICT (d->offset then points at it), -2 on ENOMEM. */
 
-static int bad(whelk_decoder *d, whelk_buf *out, size_t at)
+static int bad_byte(whelk_decoder *d, whelk_buf *out, size_t at)
 {
     d->offset += at;
     if (d->policy == WHELK_DECODE_STRICT)
@@ -136,8 +293,42 @@ static int bad(whelk_decoder *d, whelk_buf *out, size_t at)
     return whelk__buf_add(out, REPLACEMENT, 3) < 0 ? -2 : 0;
 }
 
+static long step_utf8_careful(whelk_decoder *d, const unsigned char *s,
+                              size_t len, int final, whelk_buf *out);
+
+/* The common case first: the DFA finds the chunk valid up to a sequence
+ * that may continue in the next read, and it is copied whole; anything
+ * else (invalid bytes, the tail) goes the careful way. */
 static long step_utf8(whelk_decoder *d, const unsigned char *s, size_t len,
                       int final, whelk_buf *out)
+{
+    size_t cut = len, j;
+    long r;
+
+    for (j = 1; j <= 3 && j <= len; j++) {
+        if (s[len - j] < 0x80)
+            break;
+        if (s[len - j] >= 0xC0) {
+            cut = len - j;
+            break;
+        }
+    }
+    if (!utf8_all_valid(s, cut))
+        return step_utf8_careful(d, s, len, final, out);
+    if (whelk__buf_add(out, s, cut) < 0)
+        return -2;
+    if (cut == len)
+        return (long)len;
+    d->offset += cut; /* offsets of the tail are stream offsets too */
+    r = step_utf8_careful(d, s + cut, len - cut, final, out);
+    if (r == -1)
+        return -1; /* d->offset points at the invalid byte */
+    d->offset -= cut;
+    return r < 0 ? r : (long)cut + r;
+}
+
+static long step_utf8_careful(whelk_decoder *d, const unsigned char *s,
+                              size_t len, int final, whelk_buf *out)
 {
     size_t i = 0, start = 0;
 
@@ -155,7 +346,7 @@ static long step_utf8(whelk_decoder *d, const unsigned char *s, size_t len,
             break;
         if (whelk__buf_add(out, s + start, i - start) < 0)
             return -2;
-        if (bad(d, out, i) < 0)
+        if (bad_byte(d, out, i) < 0)
             return d->policy == WHELK_DECODE_STRICT ? -1 : -2;
         i += r == 0 ? len - i : (size_t)-r;
         start = i;
@@ -168,30 +359,36 @@ static long step_utf8(whelk_decoder *d, const unsigned char *s, size_t len,
 static long step_table(whelk_decoder *d, const unsigned char *s, size_t len,
                        whelk_buf *out)
 {
-    size_t i = 0;
+    unsigned char *o, bad = 0;
+    size_t i;
     int r;
 
-    /* at most 4 output bytes per input byte */
-    if (len > SIZE_MAX / 4 || whelk__buf_reserve(out, len * 4) < 0)
+    /* at most 4 output bytes per input byte, and each copy writes 4 */
+    if (len > SIZE_MAX / 4 - 4 || whelk__buf_reserve(out, len * 4 + 4) < 0)
         return -2;
-    while (i < len) {
-        size_t run = ascii_run(s + i, len - i);
-        unsigned char c;
-        memcpy(out->data + out->len, s + i, run);
-        out->len += run;
-        i += run;
-        if (i == len)
-            break;
-        c = s[i];
+    /* branch-free: copy the byte's 4-byte entry, advance by its length */
+    o = (unsigned char *)out->data + out->len;
+    for (i = 0; i < len; i++) {
+        memcpy(o, d->tab[s[i]], 4);
+        o += d->tablen[s[i]];
+        bad |= d->invalid[s[i]];
+    }
+    if (!bad) {
+        out->len = (size_t)((char *)o - out->data);
+        out->data[out->len] = '\0';
+        return (long)len;
+    }
+    /* an invalid byte: again, byte by byte, to report or replace it */
+    for (i = 0; i < len; i++) {
+        unsigned char c = s[i];
         if (d->tablen[c]) {
-            memcpy(out->data + out->len, d->tab[c], d->tablen[c]);
+            memcpy(out->data + out->len, d->tab[c], 4);
             out->len += d->tablen[c];
         } else {
             out->data[out->len] = '\0';
-            if ((r = bad(d, out, i)) < 0)
+            if ((r = bad_byte(d, out, i)) < 0)
                 return r;
         }
-        i++;
     }
     out->data[out->len] = '\0';
     return (long)i;
@@ -268,7 +465,7 @@ static long step_iconv(whelk_decoder *d, const unsigned char *s, size_t len,
         e = errno;
         if (e == EINVAL && !final)
             break; /* incomplete: wait for more */
-        if ((r = bad(d, out, (size_t)(in - (char *)s))) < 0)
+        if ((r = bad_byte(d, out, (size_t)(in - (char *)s))) < 0)
             return r;
         if (e == EINVAL) {
             in += left; /* cut off by the end of the stream */
@@ -384,6 +581,7 @@ static int build_table(whelk_decoder *d)
             if (errno != EILSEQ)
                 return 0;
             d->tablen[b] = 0;
+            d->invalid[b] = 1;
             continue;
         }
         iconv(d->cd, NULL, NULL, &o, &room);

@@ -247,17 +247,16 @@ typedef struct whelk_splitter {
     whelk_buf pending; /* a partial line */
     size_t max_line;
     int cut_pending; /* the pending bytes continue a cut line */
+    whelk_line line; /* what fn is given: the owner sets stage and stream */
 } whelk_splitter;
-/* Delivers each complete line of data to fn; data is modified during the
- * call (a NUL is put after each line) and restored.  Returns 0, 1 when the
- * callback returned non-zero (whatever its value), or -2 on ENOMEM.  eof
- * flushes a last line. */
-typedef int (*whelk_emit_fn)(const char *text, size_t len, unsigned flags,
-                             void *ctx);
+/* Gives each complete line of data to fn (with s->line filled in); data is
+ * modified during the call (a NUL is put after each line) and restored.
+ * Returns 0, 1 when fn returned non-zero (whatever its value), or -2 on
+ * ENOMEM.  whelk__split_eof flushes a last line without its newline. */
 WHELK_INTERNAL int whelk__split(whelk_splitter *s, char *data, size_t len,
-                                whelk_emit_fn fn, void *ctx);
-WHELK_INTERNAL int whelk__split_eof(whelk_splitter *s, whelk_emit_fn fn,
-                                    void *ctx);
+                                whelk_line_fn fn, void *ud);
+WHELK_INTERNAL int whelk__split_eof(whelk_splitter *s, whelk_line_fn fn,
+                                    void *ud);
 WHELK_INTERNAL void whelk__splitter_free(whelk_splitter *s);
 
 /* ----------------------------------------------------------------- plan */
@@ -271,6 +270,7 @@ typedef struct whelk_stream {
     whelk_splitter split;
     uint64_t offset; /* bytes read so far (decode offsets) */
     int line_cb, chunk_cb;
+    int grown; /* its pipe was enlarged (a big stream) */
 } whelk_stream;
 
 /* Everything made for one attempt before spawning. */
@@ -352,6 +352,13 @@ struct whelk_proc {
 WHELK_INTERNAL int64_t whelk__now_ms(void);
 /* One iteration of the loop; returns 1 when finished. */
 WHELK_INTERNAL int whelk__pump(whelk_proc *pr, int timeout_ms);
+/* The same loop for a caller that polls many runs at once: the number of
+ * pollfd slots a run needs; fill them (returns timeout_ms lowered to the
+ * run's next timer event); act on poll's answer (1 when finished). */
+WHELK_INTERNAL size_t whelk__proc_nfds(const whelk_proc *pr);
+WHELK_INTERNAL int whelk__proc_pollfds(whelk_proc *pr, struct pollfd *fds,
+                                       int timeout_ms);
+WHELK_INTERNAL int whelk__proc_handle(whelk_proc *pr, const struct pollfd *fds);
 /* Kill (SIGKILL) and reap every unreaped stage, close every stream. */
 WHELK_INTERNAL void whelk__proc_teardown(whelk_proc *pr);
 /* Reap the group leader left as a zombie (after the last group kill). */

@@ -12,53 +12,45 @@
 
 #include <string.h>
 
-/* Deliver text[0..len) -- whose byte text[len] may be overwritten -- as
- * one line, in max_line pieces if it is longer. */
-static int emit(whelk_splitter *s, char *text, size_t len, unsigned flags,
-                whelk_emit_fn fn, void *ctx)
+/* Call fn with text[0..len), NUL-terminated for the call: text[len] is
+ * ours to overwrite and is restored.  1 if fn asked to stop. */
+static int call(whelk_splitter *s, char *text, size_t len, unsigned flags,
+                whelk_line_fn fn, void *ud)
 {
-    char saved;
+    char saved = text[len];
     int rc;
 
-    while (len > s->max_line) {
-        saved = text[s->max_line];
-        text[s->max_line] = '\0';
-        rc = fn(text, s->max_line, WHELK_LINE_CUT, ctx);
-        text[s->max_line] = saved;
-        if (rc)
-            return 1;
-        text += s->max_line;
-        len -= s->max_line;
-    }
-    saved = text[len];
     text[len] = '\0';
-    rc = fn(text, len, flags, ctx);
+    s->line.text = text;
+    s->line.len = len;
+    s->line.flags = flags;
+    rc = fn(&s->line, ud);
     text[len] = saved;
-    return rc ? 1 : 0;
+    return rc != 0;
 }
 
-static size_t strip_cr(const char *text, size_t len)
+/* Deliver text[0..len) as one line, in max_line pieces if it is longer. */
+static int emit(whelk_splitter *s, char *text, size_t len, unsigned flags,
+                whelk_line_fn fn, void *ud)
 {
-    return len && text[len - 1] == '\r' ? len - 1 : len;
+    for (; len > s->max_line; text += s->max_line, len -= s->max_line)
+        if (call(s, text, s->max_line, WHELK_LINE_CUT, fn, ud))
+            return 1;
+    return call(s, text, len, flags, fn, ud);
 }
 
 /* Keep a partial line, sending out max_line pieces when it grows past --
  * except that a CR just past max_line, at the end of what has arrived, is
  * held back: it may begin the line's CRLF ending. */
 static int hold(whelk_splitter *s, const char *data, size_t len,
-                whelk_emit_fn fn, void *ctx)
+                whelk_line_fn fn, void *ud)
 {
     for (;;) {
         while (s->pending.len > s->max_line &&
                !(len == 0 && s->pending.len == s->max_line + 1 &&
                  s->pending.data[s->max_line] == '\r')) {
             char *t = s->pending.data;
-            char saved = t[s->max_line];
-            int rc;
-            t[s->max_line] = '\0';
-            rc = fn(t, s->max_line, WHELK_LINE_CUT, ctx);
-            t[s->max_line] = saved;
-            if (rc)
+            if (call(s, t, s->max_line, WHELK_LINE_CUT, fn, ud))
                 return 1;
             memmove(t, t + s->max_line, s->pending.len - s->max_line);
             s->pending.len -= s->max_line;
@@ -78,49 +70,55 @@ static int hold(whelk_splitter *s, const char *data, size_t len,
     }
 }
 
-int whelk__split(whelk_splitter *s, char *data, size_t len, whelk_emit_fn fn,
-                 void *ctx)
+int whelk__split(whelk_splitter *s, char *data, size_t len, whelk_line_fn fn,
+                 void *ud)
 {
-    char *p = data, *end = data + len;
+    char *p = data, *end = data + len, *nl;
     int rc;
 
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl)
-            return hold(s, p, (size_t)(end - p), fn, ctx);
-        if (s->pending.len || s->cut_pending) {
-            /* the end of a line begun in an earlier read */
-            size_t seg = (size_t)(nl - p);
-            char empty = '\0';
-            if (seg && p[seg - 1] == '\r')
-                seg--;
-            else if (!seg && s->pending.len &&
-                     s->pending.data[s->pending.len - 1] == '\r')
-                s->pending.len--;
-            if ((rc = hold(s, p, seg, fn, ctx)) != 0)
-                return rc;
-            rc = emit(s, s->pending.len ? s->pending.data : &empty,
-                      s->pending.len, 0, fn, ctx);
-            s->pending.len = 0;
-            s->cut_pending = 0;
-        } else {
-            rc = emit(s, p, strip_cr(p, (size_t)(nl - p)), 0, fn, ctx);
-        }
+    if (s->pending.len || s->cut_pending) {
+        /* the end of a line begun in an earlier read */
+        size_t seg;
+        char empty = '\0';
+        if (!(nl = memchr(p, '\n', len)))
+            return hold(s, p, len, fn, ud);
+        seg = (size_t)(nl - p);
+        if (seg && p[seg - 1] == '\r')
+            seg--;
+        else if (!seg && s->pending.len &&
+                 s->pending.data[s->pending.len - 1] == '\r')
+            s->pending.len--;
+        if ((rc = hold(s, p, seg, fn, ud)) != 0)
+            return rc;
+        rc = emit(s, s->pending.len ? s->pending.data : &empty, s->pending.len,
+                  0, fn, ud);
+        s->pending.len = 0;
+        s->cut_pending = 0;
         if (rc)
             return rc;
         p = nl + 1;
     }
-    return 0;
+    /* the hot loop: whole lines inside this chunk, delivered in place */
+    while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        size_t n = (size_t)(nl - p);
+        if (n && nl[-1] == '\r')
+            n--;
+        if (n > s->max_line ? emit(s, p, n, 0, fn, ud)
+                            : call(s, p, n, 0, fn, ud))
+            return 1;
+        p = nl + 1;
+    }
+    return p < end ? hold(s, p, (size_t)(end - p), fn, ud) : 0;
 }
 
-int whelk__split_eof(whelk_splitter *s, whelk_emit_fn fn, void *ctx)
+int whelk__split_eof(whelk_splitter *s, whelk_line_fn fn, void *ud)
 {
     int rc = 0;
 
     if (s->pending.len || s->cut_pending) {
         char empty = '\0';
         rc = emit(s, s->pending.len ? s->pending.data : &empty, s->pending.len,
-                  WHELK_LINE_NO_EOL, fn, ctx);
+                  WHELK_LINE_NO_EOL, fn, ud);
     }
     s->pending.len = 0;
     s->cut_pending = 0;

@@ -1,32 +1,46 @@
 /*
  * many.c -- whelk_run_many: run a list of pipelines with at most N in
- * flight (like `xargs -P`), from one thread and one poll over the runs'
- * descriptors, and give each outcome in input order.
+ * flight (like `xargs -P`), from one thread and one poll over the
+ * descriptors of every run in flight, and give each outcome in input
+ * order.  It drives the runs' own loop (pump.c) directly: no epoll or
+ * timer descriptors are made per run.
  */
 #include "internal.h"
 
 #include <poll.h>
 #include <stdlib.h>
 
+typedef struct slot {
+    whelk_proc *pr;
+    size_t index; /* into pipelines[] */
+    size_t first; /* its first pollfd */
+} slot;
+
+/* Start pipelines[k]; its outcome goes straight to the arrays if it
+ * cannot start.  1 if it is now in flight. */
+static int launch(whelk_pipeline *const *pipelines, size_t k, slot *sl,
+                  whelk_result **results, whelk_error **errors)
+{
+    results[k] = NULL;
+    errors[k] = NULL;
+    sl->pr = whelk_start(pipelines[k], &errors[k]);
+    sl->index = k;
+    return sl->pr != NULL;
+}
+
 size_t whelk_run_many(whelk_pipeline *const *pipelines, size_t n,
                       size_t max_parallel, whelk_result **results,
                       whelk_error **errors)
 {
-    whelk_proc **act;
-    size_t *idx, nact = 0, next = 0, failed = 0, i;
-    struct pollfd *fds;
+    slot *act;
+    struct pollfd *fds = NULL;
+    size_t nact = 0, next = 0, failed = 0, cap = 0, i;
 
     if (!max_parallel)
         max_parallel = 1;
     if (max_parallel > n)
         max_parallel = n ? n : 1;
-    act = whelk__calloc(max_parallel, sizeof *act);
-    idx = whelk__calloc(max_parallel, sizeof *idx);
-    fds = whelk__calloc(max_parallel, sizeof *fds);
-    if (!act || !idx || !fds) {
-        free(act);
-        free(idx);
-        free(fds);
+    if (!(act = whelk__calloc(max_parallel, sizeof *act))) {
         for (i = 0; i < n; i++) {
             results[i] = NULL;
             errors[i] = (whelk_error *)&whelk__nomem_error;
@@ -34,48 +48,57 @@ size_t whelk_run_many(whelk_pipeline *const *pipelines, size_t n,
         return n;
     }
     while (next < n || nact) {
-        int wait_ms = -1;
+        size_t nfds = 0;
+        int wait = -1;
 
         while (nact < max_parallel && next < n) {
-            whelk_error *e = NULL;
-            whelk_proc *pr = whelk_start(pipelines[next], &e);
-            results[next] = NULL;
-            errors[next] = NULL;
-            if (!pr) {
-                errors[next++] = e;
+            if (launch(pipelines, next, &act[nact], results, errors))
+                nact++;
+            else
                 failed++;
-                continue;
+            next++;
+        }
+        if (!nact)
+            continue; /* every start failed: nothing to wait for */
+        for (i = 0; i < nact; i++)
+            nfds += whelk__proc_nfds(act[i].pr);
+        if (nfds > cap) {
+            struct pollfd *v = whelk__realloc(fds, nfds * sizeof *v);
+            if (!v) {
+                /* step each run on its own instead (a busier wait) */
+                for (i = 0; i < nact; i++)
+                    whelk__pump(act[i].pr, 10);
+            } else {
+                fds = v;
+                cap = nfds;
             }
-            act[nact] = pr;
-            idx[nact++] = next++;
         }
-        for (i = 0; i < nact; i++) {
-            fds[i].fd = whelk_proc_fd(act[i]);
-            fds[i].events = POLLIN;
-            fds[i].revents = 0;
-            wait_ms = fds[i].fd < 0 ? 10 : wait_ms;
+        if (fds && nfds <= cap) {
+            nfds = 0;
+            for (i = 0; i < nact; i++) {
+                act[i].first = nfds;
+                wait = whelk__proc_pollfds(act[i].pr, fds + nfds, wait);
+                nfds += whelk__proc_nfds(act[i].pr);
+            }
+            if (poll(fds, nfds, wait) < 0)
+                for (i = 0; i < nfds; i++)
+                    fds[i].revents = 0; /* EINTR: look at the timers */
         }
-        /* each handle's fd wakes us for data, exits and deadlines; a
-         * handle without one (descriptors ran out) is stepped every 10 ms */
-        if (nact)
-            poll(fds, nact, wait_ms);
         for (i = 0; i < nact;) {
-            if ((fds[i].fd < 0 || fds[i].revents) &&
-                whelk_proc_step(act[i], 0) == 1) {
-                size_t k = idx[i];
-                results[k] = whelk_proc_wait(act[i], &errors[k]);
+            slot *sl = &act[i];
+            int done = nfds <= cap ? whelk__proc_handle(sl->pr, fds + sl->first)
+                                   : whelk__pump(sl->pr, 0);
+            if (done) {
+                size_t k = sl->index;
+                results[k] = whelk_proc_wait(sl->pr, &errors[k]);
                 failed += results[k] == NULL;
-                act[i] = act[nact - 1];
-                idx[i] = idx[nact - 1];
-                fds[i] = fds[nact - 1];
-                nact--;
+                *sl = act[--nact];
                 continue;
             }
             i++;
         }
     }
     free(act);
-    free(idx);
     free(fds);
     return failed;
 }

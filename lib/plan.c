@@ -342,6 +342,8 @@ static int add_stream(builder *b, size_t stage, int which, int keep_it)
     s->line_cb = p->line_fn && (p->line_streams & which);
     s->chunk_cb = p->chunk_fn && (p->chunk_streams & which);
     s->split.max_line = p->max_line;
+    s->split.line.stage = stage;
+    s->split.line.stream = which;
     if (dc->encoding) {
         int e;
         s->dec = whelk__decoder_new(dc->encoding, dc->policy, &e);

@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #endif
 
 #define READ_CHUNK (64 * 1024)
+#define BIG_READ (1024 * 1024)
 #define DRAIN_MS 1000
 
 int64_t whelk__now_ms(void)
@@ -156,24 +158,6 @@ static int all_reaped(const whelk_proc *pr)
 
 /* ------------------------------------------------------------ delivery */
 
-typedef struct emit_ctx {
-    whelk_proc *pr;
-    const whelk_stream *s;
-} emit_ctx;
-
-static int emit_line(const char *text, size_t len, unsigned flags, void *vctx)
-{
-    emit_ctx *c = vctx;
-    whelk_line line;
-
-    line.stage = c->s->stage;
-    line.stream = c->s->which;
-    line.text = text;
-    line.len = len;
-    line.flags = flags;
-    return c->pr->p->line_fn(&line, c->pr->p->line_ud);
-}
-
 static void abort_run(whelk_proc *pr, const whelk_stream *s, const char *what)
 {
     char *cmd = whelk__cmd_string(pr->p->cmds[s->stage]);
@@ -290,10 +274,10 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
     if (s->keep && tlen && capture(pr, s, text, tlen) < 0)
         goto nomem;
     if (s->line_cb) {
-        emit_ctx ctx = {pr, s};
-        rc = tlen ? whelk__split(&s->split, text, tlen, emit_line, &ctx) : 0;
+        rc = tlen ? whelk__split(&s->split, text, tlen, p->line_fn, p->line_ud)
+                  : 0;
         if (rc == 0 && eof && !invalid)
-            rc = whelk__split_eof(&s->split, emit_line, &ctx);
+            rc = whelk__split_eof(&s->split, p->line_fn, p->line_ud);
         if (rc == -2)
             goto nomem;
         if (rc != 0) {
@@ -325,11 +309,17 @@ static void close_stream(whelk_stream *s)
 }
 
 /* One read from a readable stream. */
+/* One read from a readable stream.  Plain captured stdout is read straight
+ * into the result; everything else through the scratch buffer and
+ * deliver().  A stream that fills a whole read is a big one: its pipe is
+ * grown to 1 MiB (fewer wake-ups for writer and reader; small outputs
+ * never pay for it) and plain capture reads it 1 MiB at a time. */
 static void read_stream(whelk_proc *pr, whelk_stream *s)
 {
     int plain = s->keep && !s->dec && !s->line_cb && !s->chunk_cb &&
                 !pr->p->capture_limit && s->which == WHELK_STDOUT;
     whelk_buf *into = plain ? &pr->result->out : &pr->scratch;
+    size_t want = plain && s->grown ? BIG_READ : READ_CHUNK;
     ssize_t n;
 
     if (pr->aborted) {
@@ -337,14 +327,15 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
         close_stream(s);
         return;
     }
-    if (plain ? whelk__buf_reserve(into, READ_CHUNK) < 0
-              : (into->len = 0, whelk__buf_reserve(into, READ_CHUNK) < 0)) {
+    if (!plain)
+        into->len = 0;
+    if (whelk__buf_reserve(into, want) < 0) {
         fail(pr, (whelk_error *)&whelk__nomem_error);
         pr->aborted = 1;
         whelk__proc_signal(pr, SIGKILL);
         return;
     }
-    n = read(s->fd, into->data + into->len, READ_CHUNK);
+    n = read(s->fd, into->data + into->len, want);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n < 0) {
@@ -359,6 +350,10 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
                  pr->p->cmds[s->stage]));
         close_stream(s);
         return;
+    }
+    if ((size_t)n == want && !s->grown) {
+        s->grown = 1; /* best effort: EPERM past the user's pipe quota */
+        (void)fcntl(s->fd, F_SETPIPE_SZ, BIG_READ);
     }
     s->offset += (uint64_t)n;
     if (plain) {
@@ -543,16 +538,12 @@ static void update_backoff(whelk_proc *pr)
         pr->nopidfd_backoff = pr->nopidfd_backoff ? pr->nopidfd_backoff * 2 : 1;
 }
 
-int whelk__pump(whelk_proc *pr, int timeout_ms)
+/* Fill fds (whelk__proc_nfds slots) with what the run waits for. */
+static void fill_pollfds(whelk_proc *pr, struct pollfd *fds)
 {
     whelk_plan *pl = pr->plan;
-    struct pollfd *fds = pr->pfds;
     size_t i, ns = pl->nstreams, in_slot = ns, pid_slot = ns + 1;
-    int64_t now = whelk__now_ms();
-    int rc;
 
-    if (pr->finished || check_done(pr, now))
-        return 1;
     for (i = 0; i < ns; i++) {
         fds[i].fd = pl->streams[i].fd; /* -1 is ignored by poll */
         fds[i].events = POLLIN;
@@ -567,14 +558,28 @@ int whelk__pump(whelk_proc *pr, int timeout_ms)
         fds[pid_slot + i].events = POLLIN;
         fds[pid_slot + i].revents = 0;
     }
+}
+
+size_t whelk__proc_nfds(const whelk_proc *pr)
+{
+    return pr->plan->nstreams + 1 + pr->n;
+}
+
+int whelk__proc_pollfds(whelk_proc *pr, struct pollfd *fds, int timeout_ms)
+{
+    fill_pollfds(pr, fds);
     update_backoff(pr);
-    if (pr->tfd >= 0 && pr->timer_armed >= 0 && now >= pr->timer_armed) {
-        uint64_t ticks; /* consume the expiry that made whelk_proc_fd
-                           readable; nothing to do if it raced */
-        if (read(pr->tfd, &ticks, sizeof ticks) < 0)
-            ticks = 0;
-    }
-    rc = poll(fds, pid_slot + pr->n, next_wait(pr, now, timeout_ms));
+    return next_wait(pr, whelk__now_ms(), timeout_ms);
+}
+
+/* Act on what poll reported in fds (filled by fill_pollfds; rc is poll's
+ * return value), then on the timers.  1 when the run is over. */
+static int handle(whelk_proc *pr, const struct pollfd *fds, int rc)
+{
+    whelk_plan *pl = pr->plan;
+    size_t i, ns = pl->nstreams, in_slot = ns, pid_slot = ns + 1;
+    int64_t now;
+
     if (rc > 0) {
         for (i = 0; i < ns; i++)
             if (fds[i].revents && pl->streams[i].fd >= 0)
@@ -591,6 +596,38 @@ int whelk__pump(whelk_proc *pr, int timeout_ms)
     now = whelk__now_ms();
     on_timer(pr, now);
     return check_done(pr, now);
+}
+
+int whelk__proc_handle(whelk_proc *pr, const struct pollfd *fds)
+{
+    size_t i, n = whelk__proc_nfds(pr);
+    int rc = 0;
+
+    if (pr->finished)
+        return 1;
+    for (i = 0; i < n; i++)
+        rc += fds[i].revents != 0;
+    return handle(pr, fds, rc);
+}
+
+int whelk__pump(whelk_proc *pr, int timeout_ms)
+{
+    struct pollfd *fds = pr->pfds;
+    int64_t now = whelk__now_ms();
+    int rc;
+
+    if (pr->finished || check_done(pr, now))
+        return 1;
+    fill_pollfds(pr, fds);
+    update_backoff(pr);
+    if (pr->tfd >= 0 && pr->timer_armed >= 0 && now >= pr->timer_armed) {
+        uint64_t ticks; /* consume the expiry that made whelk_proc_fd
+                           readable; nothing to do if it raced */
+        if (read(pr->tfd, &ticks, sizeof ticks) < 0)
+            ticks = 0;
+    }
+    rc = poll(fds, whelk__proc_nfds(pr), next_wait(pr, now, timeout_ms));
+    return handle(pr, fds, rc);
 }
 
 void whelk__proc_teardown(whelk_proc *pr)

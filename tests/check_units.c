@@ -824,8 +824,11 @@ static void plog_free(plog *pl)
     memset(pl, 0, sizeof *pl);
 }
 
-static int collect(const char *text, size_t len, unsigned flags, void *ctx)
+static int collect(const whelk_line *line, void *ctx)
 {
+    const char *text = line->text;
+    size_t len = line->len;
+    unsigned flags = line->flags;
     plog *pl = ctx;
 
     if (text[len] != '\0')
