@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""pybench.py -- the Python peer of whelk-bench (bench/whelk-bench.c).
+
+Measures what CPython's subprocess module costs for the same work as the C
+peers, and prints one line, "OK <value>" or "ERR <reason>", like them:
+
+  pybench.py version
+  pybench.py spawn CHILD ITERS BUDGET [--big]   microseconds per spawn+wait
+  pybench.py capture WRITER BYTES               GB/s captured
+
+--big first fills 1 GiB of memory (touched), to measure in a big parent.
+"""
+import platform
+import subprocess
+import sys
+import time
+
+
+def spawn(child, iters, budget):
+    for _ in range(3):
+        subprocess.run([child], check=True)
+    n = 0
+    t0 = time.monotonic()
+    while n < iters:
+        if subprocess.run([child]).returncode != 0:
+            raise RuntimeError('the child failed')
+        n += 1
+        if n >= 10 and time.monotonic() - t0 > budget:
+            break
+    return (time.monotonic() - t0) / n * 1e6
+
+
+def capture(writer, nbytes):
+    t0 = time.monotonic()
+    r = subprocess.run([writer, 'fill', str(nbytes)], capture_output=True)
+    dt = time.monotonic() - t0
+    if r.returncode != 0 or len(r.stdout) != nbytes:
+        raise RuntimeError('captured %d bytes, expected %d'
+                           % (len(r.stdout), nbytes))
+    return nbytes / dt / 1e9
+
+
+def main(argv):
+    if argv[1] == 'version':
+        print('OK', platform.python_version())
+        return
+    ballast = None
+    if '--big' in argv:
+        ballast = bytearray(b'\x01') * (1 << 30)  # 1 GiB, every page touched
+        argv = [a for a in argv if a != '--big']
+    if argv[1] == 'spawn':
+        v = spawn(argv[2], int(argv[3]), float(argv[4]))
+    elif argv[1] == 'capture':
+        v = capture(argv[2], int(argv[3]))
+    else:
+        raise RuntimeError('unknown mode ' + argv[1])
+    print('OK %.6g' % v)
+    del ballast
+
+
+if __name__ == '__main__':
+    try:
+        main(sys.argv)
+    except Exception as e:  # one line for the driver, as the C workers do
+        print('ERR', e)
+        sys.exit(1)

@@ -1,0 +1,1599 @@
+/*
+ * whelk-bench.c -- `make bench`: libwhelk side by side with raw
+ * posix_spawn, fork and vfork, libpipeline, GLib and Python's subprocess.
+ *
+ * Without arguments it is the driver: for every section it runs each
+ * peer's measurement as a fresh worker process (this program again with
+ * --worker, bench/whelk-bench-core for the decoder internals, or python3
+ * bench/pybench.py), round-robin over the peers and over several rounds,
+ * so that drift of the machine hits every peer alike and no peer inherits
+ * another's heap, signal handlers or peak RSS.  It prints one Markdown
+ * table per section (median, min-max, ratios) and a table of the goals of
+ * issue 6 with PASS/MISS.
+ *
+ *   whelk-bench [--rounds N] [--quick] [--only SECTION,...]
+ *
+ * Sections whose measurements are short or noisy (spawn, pipeline, many
+ * jobs) run more rounds than the default 7 unless --rounds is given.
+ *
+ * A peer that is not available (libpipeline or GLib not found by
+ * configure, no python3 in PATH) is reported as skipped with the reason;
+ * nothing is ever installed.
+ *
+ * A worker prints one line, "OK <value>" in the unit of its section, or
+ * "ERR <reason>", and exits.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <iconv.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <whelk.h>
+
+#ifdef BENCH_HAVE_LIBPIPELINE
+#include <pipeline.h>
+#endif
+#ifdef BENCH_HAVE_GLIB
+#include <glib.h>
+#endif
+
+#include "gen.h"
+
+/* Messages and labels are cut to their buffers on purpose. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
+
+#ifndef BENCH_BUILDDIR
+#define BENCH_BUILDDIR "."
+#endif
+#ifndef BENCH_SRCDIR
+#define BENCH_SRCDIR "."
+#endif
+
+#define CHILD BENCH_BUILDDIR "/bench/nolibc-child"
+#define WRITER BENCH_BUILDDIR "/bench/nolibc-writer"
+#define CORE BENCH_BUILDDIR "/bench/whelk-bench-core"
+#define PYBENCH BENCH_SRCDIR "/bench/pybench.py"
+
+#define GIB (1UL << 30)
+#define MIB (1UL << 20)
+
+extern char **environ;
+
+/* ================================================================ common */
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+werr(const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("ERR ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+    exit(1);
+}
+
+static void __attribute__((noreturn)) wok(double v)
+{
+    printf("OK %.6g\n", v);
+    fflush(stdout);
+    exit(0);
+}
+
+static unsigned long parse_ul(const char *s)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || end == s || *end)
+        werr("bad number: %s", s);
+    return v;
+}
+
+/* 1 GiB of touched memory kept alive for the whole worker: a big host.
+ * Ordinary 4 KiB pages, as a malloc heap usually has (no THP). */
+static volatile unsigned char *ballast;
+
+static void make_big(void)
+{
+    unsigned char *b = malloc(GIB);
+
+    if (!b)
+        werr("cannot allocate the 1 GiB ballast");
+#ifdef MADV_NOHUGEPAGE
+    madvise((void *)(((uintptr_t)b + 4095) & ~(uintptr_t)4095), GIB - 4096,
+            MADV_NOHUGEPAGE);
+#endif
+    memset(b, 1, GIB);
+    ballast = b;
+}
+
+static int wait_ok(pid_t pid)
+{
+    int st;
+
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* ============================================================ spawn+wait */
+
+typedef int (*spawn_fn)(void *ctx);
+
+static char *child_argv[] = {CHILD, NULL};
+
+static int sp_whelk(void *ctx)
+{
+    whelk_error *err = NULL;
+    whelk_result *r = whelk_run(ctx, &err);
+
+    if (!r) {
+        fprintf(stderr, "whelk_run: %s\n", whelk_error_message(err));
+        whelk_error_free(err);
+        return -1;
+    }
+    whelk_result_free(r);
+    return 0;
+}
+
+static int sp_posix_spawn(void *ctx)
+{
+    pid_t pid;
+
+    (void)ctx;
+    if (posix_spawn(&pid, CHILD, NULL, NULL, child_argv, environ) != 0)
+        return -1;
+    return wait_ok(pid);
+}
+
+static int sp_fork(void *ctx)
+{
+    pid_t pid = fork();
+
+    (void)ctx;
+    if (pid == 0) {
+        execve(CHILD, child_argv, environ);
+        _exit(127);
+    }
+    return pid < 0 ? -1 : wait_ok(pid);
+}
+
+static int sp_vfork(void *ctx)
+{
+    pid_t pid = vfork();
+
+    (void)ctx;
+    if (pid == 0) {
+        execve(CHILD, child_argv, environ);
+        _exit(127);
+    }
+    return pid < 0 ? -1 : wait_ok(pid);
+}
+
+#ifdef BENCH_HAVE_LIBPIPELINE
+static int sp_libpipeline(void *ctx)
+{
+    pipeline *p = pipeline_new_command_args(CHILD, (void *)0);
+
+    (void)ctx;
+    return pipeline_run(p) == 0 ? 0 : -1; /* pipeline_run frees p */
+}
+#endif
+
+#ifdef BENCH_HAVE_GLIB
+static int sp_glib(void *ctx)
+{
+    GSpawnFlags flags = *(GSpawnFlags *)ctx;
+    GError *err = NULL;
+    gint status;
+
+    if (!g_spawn_sync(NULL, child_argv, NULL, flags, NULL, NULL, NULL, NULL,
+                      &status, &err)) {
+        fprintf(stderr, "g_spawn_sync: %s\n", err->message);
+        g_error_free(err);
+        return -1;
+    }
+    return status == 0 ? 0 : -1;
+}
+#endif
+
+/* Microseconds per spawn+wait: iters spawns, or fewer (at least 10) once
+ * budget seconds have passed, after a few untimed ones. */
+static double time_spawns(spawn_fn fn, void *ctx, unsigned long iters,
+                          double budget)
+{
+    unsigned long i;
+    double t0;
+
+    for (i = 0; i < 3; i++)
+        if (fn(ctx) < 0)
+            werr("spawn failed");
+    t0 = now_s();
+    for (i = 0; i < iters;) {
+        if (fn(ctx) < 0)
+            werr("spawn failed");
+        i++;
+        if (i >= 10 && now_s() - t0 > budget)
+            break;
+    }
+    return (now_s() - t0) / (double)i * 1e6;
+}
+
+static void w_spawn(int argc, char **argv)
+{
+    const char *peer;
+    unsigned long iters;
+    double budget;
+    whelk_pipeline *p = NULL;
+    spawn_fn fn = NULL;
+    void *ctx = NULL;
+#ifdef BENCH_HAVE_GLIB
+    static GSpawnFlags gflags;
+#endif
+
+    if (argc < 3)
+        werr("usage: spawn PEER ITERS BUDGET [--big]");
+    peer = argv[0];
+    iters = parse_ul(argv[1]);
+    budget = atof(argv[2]);
+    if (argc > 3 && strcmp(argv[3], "--big") == 0)
+        make_big();
+    if (strcmp(peer, "whelk-null") == 0 || strcmp(peer, "whelk-capture") == 0) {
+        p = whelk_pipe(whelk_cmd_new(CHILD, NULL), NULL);
+        if (strcmp(peer, "whelk-null") == 0) {
+            whelk_pipeline_stdout(p, WHELK_NULL);
+            whelk_cmd_stderr(whelk_pipeline_cmd(p, 0), WHELK_NULL);
+        }
+        fn = sp_whelk;
+        ctx = p;
+    } else if (strcmp(peer, "posix_spawn") == 0) {
+        fn = sp_posix_spawn;
+    } else if (strcmp(peer, "fork") == 0) {
+        fn = sp_fork;
+    } else if (strcmp(peer, "vfork") == 0) {
+        fn = sp_vfork;
+#ifdef BENCH_HAVE_LIBPIPELINE
+    } else if (strcmp(peer, "libpipeline") == 0) {
+        fn = sp_libpipeline;
+#endif
+#ifdef BENCH_HAVE_GLIB
+    } else if (strcmp(peer, "glib") == 0 || strcmp(peer, "glib-leave") == 0) {
+        gflags = strcmp(peer, "glib") == 0 ? G_SPAWN_DEFAULT
+                                            : G_SPAWN_LEAVE_DESCRIPTORS_OPEN;
+        fn = sp_glib;
+        ctx = &gflags;
+#endif
+    } else {
+        werr("unknown spawn peer %s", peer);
+    }
+    wok(time_spawns(fn, ctx, iters, budget));
+}
+
+/* ============================================================== capture */
+
+static void w_capture(int argc, char **argv)
+{
+    const char *peer;
+    unsigned long n;
+    char nbuf[32];
+    char *wargv[] = {WRITER, "fill", nbuf, NULL};
+    size_t got = 0;
+    double t0, dt;
+
+    if (argc < 2)
+        werr("usage: capture PEER BYTES");
+    peer = argv[0];
+    n = parse_ul(argv[1]);
+    snprintf(nbuf, sizeof nbuf, "%lu", n);
+    if (strcmp(peer, "whelk") == 0) {
+        whelk_pipeline *p = whelk_pipe(whelk_cmd_new(WRITER, "fill", nbuf, NULL),
+                                       NULL);
+        whelk_error *err = NULL;
+        whelk_result *r;
+        t0 = now_s();
+        r = whelk_run(p, &err);
+        dt = now_s() - t0;
+        if (!r)
+            werr("whelk_run: %s", whelk_error_message(err));
+        whelk_result_stdout(r, &got);
+        whelk_result_free(r);
+        whelk_pipeline_free(p);
+    } else if (strcmp(peer, "raw") == 0) {
+        /* the loop a careful programmer writes: 64 KiB reads straight into
+         * a buffer that doubles */
+        posix_spawn_file_actions_t fa;
+        int fds[2];
+        pid_t pid;
+        char *buf = NULL;
+        size_t cap = 0;
+        ssize_t k;
+        t0 = now_s();
+        if (pipe2(fds, O_CLOEXEC) < 0)
+            werr("pipe2: %s", strerror(errno));
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        if (posix_spawn(&pid, WRITER, &fa, NULL, wargv, environ) != 0)
+            werr("posix_spawn failed");
+        posix_spawn_file_actions_destroy(&fa);
+        close(fds[1]);
+        for (;;) {
+            if (cap - got < 65536) {
+                cap = cap ? cap * 2 : 65536 * 4;
+                if (!(buf = realloc(buf, cap)))
+                    werr("out of memory");
+            }
+            k = read(fds[0], buf + got, 65536);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                break;
+            got += (size_t)k;
+        }
+        close(fds[0]);
+        if (wait_ok(pid) < 0)
+            werr("writer failed");
+        dt = now_s() - t0;
+        free(buf);
+#ifdef BENCH_HAVE_GLIB
+    } else if (strcmp(peer, "glib") == 0) {
+        gchar *out = NULL;
+        GError *err = NULL;
+        gint status;
+        t0 = now_s();
+        if (!g_spawn_sync(NULL, wargv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                          NULL, &status, &err))
+            werr("g_spawn_sync: %s", err->message);
+        dt = now_s() - t0;
+        got = strlen(out); /* the writer writes no NUL */
+        g_free(out);
+#endif
+    } else {
+        werr("unknown capture peer %s", peer);
+    }
+    if (got != n)
+        werr("captured %zu bytes, expected %lu", got, n);
+    wok((double)n / dt / 1e9);
+}
+
+/* ================================================================ lines */
+
+typedef struct counter {
+    unsigned long lines, bytes;
+} counter;
+
+static int count_line(const whelk_line *l, void *ud)
+{
+    counter *c = ud;
+
+    c->lines++;
+    c->bytes += l->len;
+    return 0;
+}
+
+static unsigned long lines_per_block(unsigned long *bytes)
+{
+    static unsigned char blk[GEN_LINES_BLOCK];
+    unsigned long k;
+
+    *bytes = gen_lines(blk, sizeof blk, &k);
+    return k;
+}
+
+static pid_t spawn_writer(char *const *wargv, int *rfd)
+{
+    posix_spawn_file_actions_t fa;
+    int fds[2];
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        werr("pipe2: %s", strerror(errno));
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    if (posix_spawn(&pid, WRITER, &fa, NULL, wargv, environ) != 0)
+        werr("posix_spawn failed");
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    *rfd = fds[0];
+    return pid;
+}
+
+/* The reference: read() 64 KiB at a time, memchr for each newline. */
+static void raw_lines(int fd, counter *c)
+{
+    static char buf[65536];
+    unsigned long partial = 0;
+    ssize_t k;
+
+    for (;;) {
+        char *p, *end, *nl;
+        k = read(fd, buf, sizeof buf);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        p = buf;
+        end = buf + k;
+        while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+            c->lines++;
+            c->bytes += partial + (unsigned long)(nl - p);
+            partial = 0;
+            p = nl + 1;
+        }
+        partial += (unsigned long)(end - p);
+    }
+}
+
+/*
+ * Peak RSS of this process in MiB.  getrusage's ru_maxrss is not enough on
+ * its own: execve folds the peak of the image it replaces into it, and a
+ * worker started with vfork semantics replaced its spawner's, so it never
+ * reads lower than the driver's own peak.  VmHWM of /proc/self/status is
+ * the peak of this image alone; ru_maxrss is the fallback.
+ */
+static double peak_rss_mib(void)
+{
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    struct rusage ru;
+
+    if (f) {
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "VmHWM:", 6) == 0) {
+                fclose(f);
+                return strtod(line + 6, NULL) / 1024.0;
+            }
+        fclose(f);
+    }
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+/* One streaming run of the writer's lines; ns per line, or for "rss" the
+ * peak RSS of this process in MiB. */
+static void w_lines(int argc, char **argv, int rss)
+{
+    const char *peer;
+    unsigned long n;
+    char nbuf[32];
+    char *wargv[] = {WRITER, "lines", nbuf, NULL};
+    counter c = {0, 0};
+    double t0, dt;
+
+    if (argc < 2)
+        werr("usage: lines PEER NLINES");
+    peer = argv[0];
+    n = parse_ul(argv[1]);
+    snprintf(nbuf, sizeof nbuf, "%lu", n);
+    t0 = now_s();
+    if (strcmp(peer, "whelk") == 0 || strcmp(peer, "whelk-nocb") == 0) {
+        whelk_pipeline *p = whelk_pipe(whelk_cmd_new(WRITER, "lines", nbuf, NULL),
+                                       NULL);
+        whelk_error *err = NULL;
+        whelk_result *r;
+        whelk_pipeline_stdout(p, WHELK_STREAM);
+        if (strcmp(peer, "whelk") == 0)
+            whelk_pipeline_on_line(p, WHELK_STDOUT, count_line, &c);
+        r = whelk_run(p, &err);
+        if (!r)
+            werr("whelk_run: %s", whelk_error_message(err));
+        whelk_result_free(r);
+        whelk_pipeline_free(p);
+        if (strcmp(peer, "whelk-nocb") == 0)
+            c.lines = n;
+    } else if (strcmp(peer, "raw") == 0) {
+        int fd;
+        pid_t pid = spawn_writer(wargv, &fd);
+        raw_lines(fd, &c);
+        close(fd);
+        if (wait_ok(pid) < 0)
+            werr("writer failed");
+    } else if (strcmp(peer, "getline") == 0) {
+        char cmd[512], *line = NULL;
+        size_t cap = 0;
+        ssize_t k;
+        FILE *f;
+        snprintf(cmd, sizeof cmd, "exec '%s' lines %lu", WRITER, n);
+        if (!(f = popen(cmd, "r")))
+            werr("popen: %s", strerror(errno));
+        while ((k = getline(&line, &cap, f)) > 0) {
+            c.lines++;
+            c.bytes += (unsigned long)k - 1;
+        }
+        free(line);
+        if (pclose(f) != 0)
+            werr("writer failed");
+#ifdef BENCH_HAVE_LIBPIPELINE
+    } else if (strcmp(peer, "libpipeline") == 0) {
+        pipeline *p = pipeline_new_command_args(WRITER, "lines", nbuf, (void *)0);
+        const char *line;
+        pipeline_want_out(p, -1);
+        pipeline_start(p);
+        while ((line = pipeline_readline(p)) != NULL) {
+            c.lines++;
+            c.bytes += strlen(line) - 1;
+        }
+        if (pipeline_wait(p) != 0)
+            werr("writer failed");
+        pipeline_free(p);
+#endif
+    } else {
+        werr("unknown lines peer %s", peer);
+    }
+    dt = now_s() - t0;
+    if (c.lines != n)
+        werr("counted %lu lines, expected %lu", c.lines, n);
+    if (rss)
+        wok(peak_rss_mib());
+    wok(dt / (double)n * 1e9);
+}
+
+/* ============================================================ pipelines */
+
+static void w_pipeline(int argc, char **argv)
+{
+    const char *peer;
+    char *stages[4][5] = {{"head", "-c", NULL, NULL},
+                          {"cat", NULL},
+                          {"cat", NULL},
+                          {"wc", "-c", NULL}};
+    char out[64] = "";
+    double t0, dt;
+    unsigned long expect;
+
+    if (argc < 3)
+        werr("usage: pipeline PEER SIZE BYTES");
+    peer = argv[0];
+    stages[0][2] = argv[1];
+    stages[0][3] = "/dev/zero";
+    expect = parse_ul(argv[2]);
+    t0 = now_s();
+    if (strcmp(peer, "whelk") == 0) {
+        whelk_pipeline *p = whelk_pipe(
+            whelk_cmd_new("head", "-c", argv[1], "/dev/zero", NULL),
+            whelk_cmd_new("cat", NULL), whelk_cmd_new("cat", NULL),
+            whelk_cmd_new("wc", "-c", NULL), NULL);
+        whelk_error *err = NULL;
+        whelk_result *r = whelk_run(p, &err);
+        if (!r)
+            werr("whelk_run: %s", whelk_error_message(err));
+        dt = now_s() - t0;
+        snprintf(out, sizeof out, "%s", whelk_result_stdout(r, NULL));
+        whelk_result_free(r);
+        whelk_pipeline_free(p);
+    } else if (strcmp(peer, "raw") == 0) {
+        /* a hand-written chain: pipes, posix_spawnp, read, waitpid */
+        pid_t pids[4];
+        int in = -1, fds[2], i, bad = 0;
+        size_t got = 0;
+        ssize_t k;
+        for (i = 0; i < 4; i++) {
+            posix_spawn_file_actions_t fa;
+            if (pipe2(fds, O_CLOEXEC) < 0)
+                werr("pipe2: %s", strerror(errno));
+            posix_spawn_file_actions_init(&fa);
+            if (in >= 0)
+                posix_spawn_file_actions_adddup2(&fa, in, 0);
+            posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+            if (posix_spawnp(&pids[i], stages[i][0], &fa, NULL, stages[i],
+                             environ) != 0)
+                werr("posix_spawnp %s failed", stages[i][0]);
+            posix_spawn_file_actions_destroy(&fa);
+            close(fds[1]);
+            if (in >= 0)
+                close(in);
+            in = fds[0];
+        }
+        while ((k = read(in, out + got, sizeof out - 1 - got)) > 0 ||
+               (k < 0 && errno == EINTR))
+            if (k > 0)
+                got += (size_t)k;
+        out[got] = '\0';
+        close(in);
+        for (i = 0; i < 4; i++)
+            bad |= wait_ok(pids[i]) < 0;
+        if (bad)
+            werr("a stage failed");
+        dt = now_s() - t0;
+    } else {
+        werr("unknown pipeline peer %s", peer);
+    }
+    if (strtoul(out, NULL, 10) != expect)
+        werr("wc -c said %s", out);
+    wok(dt);
+}
+
+/* ========================================================= decoding e2e */
+
+/* Bytes of UTF-8 that n bytes of the writer's latin1 stream decode to. */
+static unsigned long latin1_decoded_len(unsigned long n)
+{
+    static unsigned char blk[GEN_TEXT_BLOCK];
+    unsigned long i, high_blk = 0, high_rem = 0;
+
+    gen_text(0, blk, sizeof blk, GEN_SEED);
+    for (i = 0; i < sizeof blk; i++) {
+        high_blk += blk[i] >= 0x80;
+        if (i < n % sizeof blk)
+            high_rem += blk[i] >= 0x80;
+    }
+    return n + (n / sizeof blk) * high_blk + high_rem;
+}
+
+/* GB/s of input through a whole run that decodes it: what users see. */
+static void w_e2e(int argc, char **argv)
+{
+    const char *peer, *kind;
+    unsigned long n, expect;
+    char nbuf[32];
+    size_t got = 0;
+    double t0, dt;
+
+    if (argc < 3)
+        werr("usage: e2e PEER latin1|utf8 BYTES");
+    peer = argv[0];
+    kind = argv[1];
+    n = parse_ul(argv[2]);
+    snprintf(nbuf, sizeof nbuf, "%lu", n);
+    expect = strcmp(kind, "latin1") == 0 ? latin1_decoded_len(n) : n;
+    t0 = now_s();
+    if (strncmp(peer, "whelk", 5) == 0) {
+        whelk_pipeline *p = whelk_pipe(whelk_cmd_new(WRITER, kind, nbuf, NULL),
+                                       NULL);
+        whelk_error *err = NULL;
+        whelk_result *r;
+        if (strcmp(peer, "whelk-decode") == 0)
+            whelk_pipeline_decode(p, WHELK_STDOUT,
+                                  strcmp(kind, "latin1") == 0 ? "ISO-8859-1"
+                                                              : "UTF-8",
+                                  WHELK_DECODE_STRICT);
+        else
+            expect = n; /* bytes as they are */
+        r = whelk_run(p, &err);
+        if (!r)
+            werr("whelk_run: %s", whelk_error_message(err));
+        dt = now_s() - t0;
+        whelk_result_stdout(r, &got);
+        whelk_result_free(r);
+        whelk_pipeline_free(p);
+    } else if (strcmp(peer, "raw-iconv") == 0) {
+        /* 64 KiB reads, each converted by iconv into a growing buffer */
+        char *wargv[] = {WRITER, (char *)kind, nbuf, NULL};
+        static char in[65536 + 16];
+        size_t have = 0, cap = 0;
+        char *buf = NULL;
+        iconv_t cd = iconv_open("UTF-8", strcmp(kind, "latin1") == 0
+                                             ? "ISO-8859-1"
+                                             : "UTF-8");
+        int fd;
+        pid_t pid;
+        ssize_t k;
+        if (cd == (iconv_t)-1)
+            werr("iconv_open: %s", strerror(errno));
+        pid = spawn_writer(wargv, &fd);
+        for (;;) {
+            char *ip = in, *op;
+            size_t il, ol;
+            k = read(fd, in + have, 65536);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                break;
+            il = have + (size_t)k;
+            if (cap - got < il * 4) {
+                while (cap - got < il * 4)
+                    cap = cap ? cap * 2 : 1 << 20;
+                if (!(buf = realloc(buf, cap)))
+                    werr("out of memory");
+            }
+            op = buf + got;
+            ol = cap - got;
+            if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 && errno != EINVAL)
+                werr("iconv: %s", strerror(errno));
+            got = (size_t)(op - buf);
+            memmove(in, ip, il); /* a sequence split across reads */
+            have = il;
+        }
+        close(fd);
+        if (wait_ok(pid) < 0)
+            werr("writer failed");
+        iconv_close(cd);
+        dt = now_s() - t0;
+        free(buf);
+    } else {
+        werr("unknown e2e peer %s", peer);
+    }
+    if (got != expect)
+        werr("got %zu bytes, expected %lu", got, expect);
+    wok((double)n / dt / 1e9);
+}
+
+/* ============================================================ many jobs */
+
+static void w_many(int argc, char **argv)
+{
+    const char *peer;
+    unsigned long n, i;
+    double t0, dt;
+
+    if (argc < 2)
+        werr("usage: many PEER NJOBS [PARALLEL]");
+    peer = argv[0];
+    n = parse_ul(argv[1]);
+    if (strcmp(peer, "whelk") == 0 || strcmp(peer, "whelk-capture") == 0) {
+        unsigned long par = argc > 2 ? parse_ul(argv[2]) : 1;
+        whelk_pipeline **ps = calloc(n, sizeof *ps);
+        whelk_result **rs = calloc(n, sizeof *rs);
+        whelk_error **es = calloc(n, sizeof *es);
+        size_t failed;
+        if (!ps || !rs || !es)
+            werr("out of memory");
+        for (i = 0; i < n; i++) {
+            ps[i] = whelk_pipe(whelk_cmd_new(CHILD, NULL), NULL);
+            if (strcmp(peer, "whelk") == 0) {
+                whelk_pipeline_stdout(ps[i], WHELK_NULL);
+                whelk_cmd_stderr(whelk_pipeline_cmd(ps[i], 0), WHELK_NULL);
+            }
+        }
+        t0 = now_s();
+        failed = whelk_run_many(ps, n, par, rs, es);
+        dt = now_s() - t0;
+        if (failed)
+            werr("%zu jobs failed: %s", failed, whelk_error_message(es[0]));
+        for (i = 0; i < n; i++) {
+            whelk_result_free(rs[i]);
+            whelk_pipeline_free(ps[i]);
+        }
+        free(ps);
+        free(rs);
+        free(es);
+    } else if (strcmp(peer, "raw") == 0) {
+        t0 = now_s();
+        for (i = 0; i < n; i++)
+            if (sp_posix_spawn(NULL) < 0)
+                werr("spawn failed");
+        dt = now_s() - t0;
+    } else if (strcmp(peer, "raw-par") == 0) {
+        /* what the machine gives to N in flight: posix_spawn, and
+         * waitpid(-1) (fine here: the worker has no other children) */
+        unsigned long par = argc > 2 ? parse_ul(argv[2]) : 2, live = 0;
+        int st;
+        t0 = now_s();
+        for (i = 0; i < n || live;) {
+            pid_t pid;
+            if (i < n && live < par) {
+                if (posix_spawn(&pid, CHILD, NULL, NULL, child_argv, environ))
+                    werr("spawn failed");
+                i++;
+                live++;
+                continue;
+            }
+            if (waitpid(-1, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+                werr("a job failed");
+            live--;
+        }
+        dt = now_s() - t0;
+    } else {
+        werr("unknown many peer %s", peer);
+    }
+    wok(dt * 1e3);
+}
+
+static int worker(int argc, char **argv)
+{
+    alarm(600); /* a hung peer must not hang `make bench` */
+    if (argc < 1)
+        werr("no worker given");
+    if (strcmp(argv[0], "spawn") == 0)
+        w_spawn(argc - 1, argv + 1);
+    else if (strcmp(argv[0], "capture") == 0)
+        w_capture(argc - 1, argv + 1);
+    else if (strcmp(argv[0], "lines") == 0)
+        w_lines(argc - 1, argv + 1, 0);
+    else if (strcmp(argv[0], "rss") == 0)
+        w_lines(argc - 1, argv + 1, 1);
+    else if (strcmp(argv[0], "pipeline") == 0)
+        w_pipeline(argc - 1, argv + 1);
+    else if (strcmp(argv[0], "e2e") == 0)
+        w_e2e(argc - 1, argv + 1);
+    else if (strcmp(argv[0], "many") == 0)
+        w_many(argc - 1, argv + 1);
+    werr("unknown worker %s", argv[0]);
+}
+
+/* ================================================================ driver */
+
+#define MAXR 32
+#define MAXARGS 12
+
+enum { TIME, RATE }; /* lower is better / higher is better */
+
+typedef struct peer {
+    const char *label;
+    const char *argv[MAXARGS]; /* argv[0] NULL: skipped */
+    const char *skip;          /* why it is skipped */
+    double v[MAXR];
+    int nv;
+    char err[256];
+    double med, min, max;
+} peer;
+
+typedef struct section {
+    const char *key;
+    char title[256];
+    const char *unit;
+    int sense; /* TIME or RATE */
+    peer peers[12];
+    int npeers;
+    int ref;  /* the reference row of the ratio column */
+    int main; /* the libwhelk row compared with every peer */
+    int rounds;
+} section;
+
+static section sec; /* the section being run */
+
+typedef struct goal {
+    char what[160];
+    char measured[64];
+    char bestof[64];
+    char target[32];
+    int state; /* 1 pass, 0 miss, -1 not measured */
+    char margin[64];
+} goal;
+
+static goal goals[32];
+static int ngoals;
+static int rounds = 7;
+static int rounds_fixed; /* --rounds or --quick: the same for every section */
+static int quick;
+static const char *only;
+static char self_exe[4096];
+static char python[4096];
+static const char *python_skip;
+static char python_version[64];
+
+#ifdef BENCH_HAVE_LIBPIPELINE
+#define LIBPIPELINE_SKIP NULL
+#else
+#define LIBPIPELINE_SKIP                                                    \
+    "libpipeline not found by configure (Debian: apt-get install "          \
+    "libpipeline-dev pkg-config, then ./configure)"
+#endif
+#ifdef BENCH_HAVE_GLIB
+#define GLIB_SKIP NULL
+#else
+#define GLIB_SKIP                                                           \
+    "GLib not found by configure (Debian: apt-get install libglib2.0-dev "  \
+    "pkg-config, then ./configure)"
+#endif
+
+static int wanted(const char *key)
+{
+    const char *p = only;
+    size_t n = strlen(key);
+
+    if (!only)
+        return 1;
+    while ((p = strstr(p, key)) != NULL) {
+        if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+/* Add a peer: label, skip reason (NULL: available), then argv, NULL. */
+static peer *add(section *s, const char *label, const char *skip, ...)
+{
+    peer *p = &s->peers[s->npeers++];
+    va_list ap;
+    const char *a;
+    int i = 0;
+
+    memset(p, 0, sizeof *p);
+    p->label = label;
+    p->skip = skip;
+    va_start(ap, skip);
+    while ((a = va_arg(ap, const char *)) != NULL && i < MAXARGS - 1)
+        p->argv[i++] = a;
+    va_end(ap);
+    p->argv[i] = NULL;
+    if (skip)
+        p->argv[0] = NULL;
+    return p;
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, f);
+    if (vasprintf(&s, f, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    if (!s) {
+        perror("whelk-bench");
+        exit(2);
+    }
+    return s;
+}
+
+/* Run one worker; 0 and *v, or -1 with the reason in err. */
+static int run_worker(const char *const *argv, double *v, char *err,
+                      size_t errlen, char *text, size_t textlen)
+{
+    posix_spawn_file_actions_t fa;
+    char out[512];
+    size_t got = 0;
+    ssize_t k;
+    int fds[2], st;
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe2: %s", strerror(errno));
+        return -1;
+    }
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    k = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (k != 0) {
+        close(fds[0]);
+        snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror((int)k));
+        return -1;
+    }
+    while ((k = read(fds[0], out + got, sizeof out - 1 - got)) > 0 ||
+           (k < 0 && errno == EINTR))
+        if (k > 0)
+            got += (size_t)k;
+    out[got] = '\0';
+    close(fds[0]);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (strncmp(out, "OK ", 3) == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        *v = strtod(out + 3, NULL);
+        if (text) {
+            out[strcspn(out, "\n")] = '\0';
+            snprintf(text, textlen, "%s", out + 3);
+        }
+        return 0;
+    }
+    out[strcspn(out, "\n")] = '\0';
+    if (strncmp(out, "ERR ", 4) == 0)
+        snprintf(err, errlen, "%s", out + 4);
+    else if (WIFSIGNALED(st))
+        snprintf(err, errlen, "worker killed by signal %d", WTERMSIG(st));
+    else
+        snprintf(err, errlen, "worker failed (status %d): %s",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+    return -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void stats(peer *p)
+{
+    double v[MAXR];
+
+    if (!p->nv)
+        return;
+    memcpy(v, p->v, sizeof v);
+    qsort(v, (size_t)p->nv, sizeof *v, cmp_double);
+    p->min = v[0];
+    p->max = v[p->nv - 1];
+    p->med = p->nv % 2 ? v[p->nv / 2] : (v[p->nv / 2 - 1] + v[p->nv / 2]) / 2;
+}
+
+static int ok(const peer *p)
+{
+    return !p->skip && !p->err[0] && p->nv > 0;
+}
+
+/* Round-robin: every round runs every peer once, starting one further on
+ * each round. */
+static void run_section(section *s)
+{
+    int r, i;
+
+    fprintf(stderr, "== %s\n", s->title);
+    for (r = 0; r < s->rounds; r++) {
+        for (i = 0; i < s->npeers; i++) {
+            peer *p = &s->peers[(i + r) % s->npeers];
+            double v;
+            if (!p->argv[0] || p->err[0])
+                continue;
+            if (run_worker(p->argv, &v, p->err, sizeof p->err, NULL, 0) < 0) {
+                fprintf(stderr, "   %-44s FAILED: %s\n", p->label, p->err);
+                continue;
+            }
+            p->v[p->nv++] = v;
+            fprintf(stderr, "   round %d/%d  %-44s %10.4g %s\n", r + 1,
+                    s->rounds, p->label, v, s->unit);
+        }
+    }
+    for (i = 0; i < s->npeers; i++)
+        stats(&s->peers[i]);
+}
+
+static const char *num(double v)
+{
+    static char bufs[8][32];
+    static int k;
+    char *b = bufs[k++ % 8];
+
+    if (v >= 1000)
+        snprintf(b, 32, "%.0f", v);
+    else if (v >= 100)
+        snprintf(b, 32, "%.1f", v);
+    else if (v >= 10)
+        snprintf(b, 32, "%.2f", v);
+    else
+        snprintf(b, 32, "%.3f", v);
+    return b;
+}
+
+static const char *ratio(double r)
+{
+    static char bufs[4][32];
+    static int k;
+    char *b = bufs[k++ % 4];
+
+    snprintf(b, 32, r < 0.1 ? "%.2gx" : "%.2fx", r);
+    return b;
+}
+
+/* The best run of a peer: its fastest time or highest rate.  Other load
+ * on the machine only ever makes a run slower, so the ratio of the bests
+ * is the better estimate on a busy machine; the goals use the medians. */
+static double best(const section *s, const peer *p)
+{
+    return s->sense == TIME ? p->min : p->max;
+}
+
+static void print_section(const section *s)
+{
+    const peer *ref = &s->peers[s->ref], *m = &s->peers[s->main];
+    int i;
+
+    printf("\n### %s\n\n", s->title);
+    printf("%s, %d rounds, median and min-max.  %s.\n\n", s->unit, s->rounds,
+           s->sense == TIME ? "Lower is better; ratios are of times"
+                            : "Higher is better; ratios are of rates");
+    printf("| peer | median | min - max | vs %s | best vs best | libwhelk "
+           "vs peer |\n",
+           ref->label);
+    printf("|---|---:|---:|---:|---:|---:|\n");
+    for (i = 0; i < s->npeers; i++) {
+        const peer *p = &s->peers[i];
+        if (p->skip) {
+            printf("| %s | skipped | %s | | | |\n", p->label, p->skip);
+            continue;
+        }
+        if (!ok(p)) {
+            printf("| %s | FAILED | %s | | | |\n", p->label, p->err);
+            continue;
+        }
+        printf("| %s | %s | %s - %s | ", p->label, num(p->med), num(p->min),
+               num(p->max));
+        if (ok(ref))
+            printf("%s | %s |", ratio(p->med / ref->med),
+                   ratio(best(s, p) / best(s, ref)));
+        else
+            printf("- | - |");
+        if (ok(m) && i != s->main)
+            printf(" %s |\n", ratio(m->med / p->med));
+        else
+            printf(" |\n");
+    }
+    fflush(stdout);
+}
+
+/* A goal on the ratio a/b of two rows' medians (or on a's median alone
+ * when b is NULL): le != 0 means measured <= target passes. */
+static void add_goal(const char *what, const peer *a, const peer *b,
+                     double target, int le, const char *unit)
+{
+    goal *g = &goals[ngoals++];
+    double v, bv;
+
+    snprintf(g->what, sizeof g->what, "%s", what);
+    snprintf(g->target, sizeof g->target, "%s %g%s", le ? "<=" : ">=", target,
+             unit);
+    if (!ok(a) || (b && !ok(b))) {
+        g->state = -1;
+        snprintf(g->measured, sizeof g->measured, "not measured");
+        snprintf(g->margin, sizeof g->margin, "%s",
+                 !ok(a) ? (a->skip ? "skipped" : "failed")
+                        : (b->skip ? "peer skipped" : "peer failed"));
+        return;
+    }
+    v = b ? a->med / b->med : a->med;
+    bv = b ? best(&sec, a) / best(&sec, b) : best(&sec, a);
+    snprintf(g->measured, sizeof g->measured, "%.3g%s", v, unit);
+    snprintf(g->bestof, sizeof g->bestof, "%.3g%s", bv, unit);
+    g->state = le ? v <= target : v >= target;
+    if (g->state)
+        snprintf(g->margin, sizeof g->margin, "PASS");
+    else
+        snprintf(g->margin, sizeof g->margin, "MISS by %.0f%%",
+                 le ? (v / target - 1) * 100 : (1 - v / target) * 100);
+}
+
+static void print_goals(void)
+{
+    int i;
+
+    printf("\n### Goals of issue 6 (ratios of medians, measured side by side)\n\n");
+    printf("| goal | medians | bests | target | result (on medians) |\n");
+    printf("|---|---:|---:|---:|---|\n");
+    for (i = 0; i < ngoals; i++)
+        printf("| %s | %s | %s | %s | %s |\n", goals[i].what,
+               goals[i].measured, goals[i].state < 0 ? "" : goals[i].bestof,
+               goals[i].target, goals[i].margin);
+}
+
+static void find_python(void)
+{
+    const char *path = getenv("PATH");
+    char *copy, *dir, *save = NULL;
+    static char reason[512];
+
+    python_skip = "python3 not found in PATH";
+    if (!path)
+        return;
+    copy = fmt("%s", path);
+    for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        snprintf(python, sizeof python, "%s/python3", *dir ? dir : ".");
+        if (access(python, X_OK) == 0) {
+            const char *argv[] = {python, PYBENCH, "version", NULL};
+            double v;
+            char err[256];
+            python_skip = NULL;
+            if (run_worker(argv, &v, err, sizeof err, python_version,
+                           sizeof python_version) < 0) {
+                snprintf(reason, sizeof reason, "%s %s failed: %s", python,
+                         PYBENCH, err);
+                python_skip = reason;
+            }
+            break;
+        }
+    }
+    free(copy);
+}
+
+/* Other work on the machine spoils timings: say how busy it was. */
+static const char *loadavg(void)
+{
+    static char buf[64];
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    snprintf(buf, sizeof buf, "?");
+    if (f) {
+        if (fgets(buf, sizeof buf, f))
+            buf[strcspn(buf, "\n")] = '\0';
+        fclose(f);
+    }
+    return buf;
+}
+
+static void print_machine(void)
+{
+    struct utsname u;
+    char line[512], model[256] = "?", thp[128] = "?";
+    FILE *f;
+    time_t t = time(NULL);
+    char date[64];
+
+    uname(&u);
+    if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "model name", 10) == 0) {
+                char *c = strchr(line, ':');
+                snprintf(model, sizeof model, "%s", c ? c + 2 : line);
+                model[strcspn(model, "\n")] = '\0';
+                break;
+            }
+        fclose(f);
+    }
+    if ((f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r")) != NULL) {
+        if (fgets(thp, sizeof thp, f))
+            thp[strcspn(thp, "\n")] = '\0';
+        fclose(f);
+    }
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+    printf("## libwhelk benchmarks (`make bench`)\n\n");
+    printf("- date: %s\n", date);
+    printf("- machine: Linux %s %s, %ld CPUs, %s\n", u.release, u.machine,
+           sysconf(_SC_NPROCESSORS_ONLN), model);
+    printf("- glibc %s; libwhelk %s; transparent hugepages: %s\n",
+           gnu_get_libc_version(), whelk_version(NULL), thp);
+#ifdef BENCH_HAVE_GLIB
+    printf("- GLib %u.%u.%u (compiled against)", GLIB_MAJOR_VERSION,
+           GLIB_MINOR_VERSION, GLIB_MICRO_VERSION);
+#else
+    printf("- GLib: skipped (%s)", GLIB_SKIP);
+#endif
+#ifdef BENCH_HAVE_LIBPIPELINE
+    printf("; libpipeline: found by configure");
+#else
+    printf("; libpipeline: skipped (%s)", LIBPIPELINE_SKIP);
+#endif
+    if (python_skip)
+        printf("; Python: skipped (%s)\n", python_skip);
+    else
+        printf("; Python %s (%s)\n", python_version, python);
+    printf("- load average at start: %s\n", loadavg());
+    printf("- rounds: %d%s%s; every measurement is a fresh worker process, "
+           "peers interleaved round-robin\n",
+           rounds,
+           rounds_fixed ? "" : " (more for the short or noisy sections)",
+           quick ? " (--quick: reduced sizes, not for the record)" : "");
+    fflush(stdout);
+}
+
+/* ------------------------------------------------------------- sections */
+
+static void new_section(const char *key, const char *unit, int sense)
+{
+    memset(&sec, 0, sizeof sec);
+    sec.key = key;
+    sec.unit = unit;
+    sec.sense = sense;
+    sec.rounds = rounds;
+}
+
+/* More rounds for a section whose runs are cheap or noisy. */
+static void more_rounds(int n)
+{
+    if (!rounds_fixed && sec.rounds < n)
+        sec.rounds = n < MAXR ? n : MAXR;
+}
+
+static void section_spawn(int big)
+{
+    const char *iters = quick ? "100" : "300";
+    const char *budget = big ? (quick ? "0.3" : "1.0") : "5";
+    const char *b = big ? "--big" : NULL;
+    const char *W = self_exe;
+
+    new_section(big ? "spawn-big" : "spawn", "microseconds per spawn+wait",
+                TIME);
+    snprintf(sec.title, sizeof sec.title,
+             "1%s. spawn+wait of a static no-libc child, %s (up to %s spawns "
+             "per round%s)",
+             big ? "b" : "a",
+             big ? "parent with 1 GiB of touched memory" : "small parent",
+             iters, big ? ", at least 10 or 1 s" : "");
+    sec.main = 0;
+    add(&sec, "libwhelk whelk_run, std fds /dev/null", NULL, W, "--worker",
+        "spawn", "whelk-null", iters, budget, b, NULL);
+    add(&sec, "libwhelk whelk_run, default capture", NULL, W, "--worker",
+        "spawn", "whelk-capture", iters, budget, b, NULL);
+    sec.ref = sec.npeers;
+    add(&sec, "posix_spawn + waitpid", NULL, W, "--worker", "spawn",
+        "posix_spawn", iters, budget, b, NULL);
+    add(&sec, "fork + execve + waitpid", NULL, W, "--worker", "spawn", "fork",
+        iters, budget, b, NULL);
+    add(&sec, "vfork + execve + waitpid", NULL, W, "--worker", "spawn", "vfork",
+        iters, budget, b, NULL);
+    add(&sec, "libpipeline pipeline_run", LIBPIPELINE_SKIP, W, "--worker",
+        "spawn", "libpipeline", iters, budget, b, NULL);
+    add(&sec, "GLib g_spawn_sync", GLIB_SKIP, W, "--worker", "spawn", "glib",
+        iters, budget, b, NULL);
+    add(&sec, "GLib g_spawn_sync LEAVE_DESCRIPTORS_OPEN", GLIB_SKIP, W,
+        "--worker", "spawn", "glib-leave", iters, budget, b, NULL);
+    add(&sec, "Python subprocess.run", python_skip, python, PYBENCH, "spawn",
+        CHILD, iters, budget, b, NULL);
+    more_rounds(big ? 9 : 15);
+    run_section(&sec);
+    print_section(&sec);
+    add_goal(big ? "spawn+wait, 1 GiB parent: whelk_run / posix_spawn"
+                 : "spawn+wait, small parent: whelk_run / posix_spawn",
+             &sec.peers[0], &sec.peers[sec.ref], 0.85, 1, "x");
+}
+
+static void section_capture(void)
+{
+    unsigned long n = quick ? 128 * MIB : GIB;
+    const char *ns = fmt("%lu", n), *W = self_exe;
+
+    new_section("capture", "GB/s captured", RATE);
+    snprintf(sec.title, sizeof sec.title,
+             "2. capture of a %lu MiB stream from a static writer child",
+             n / MIB);
+    add(&sec, "libwhelk whelk_run (default capture)", NULL, W, "--worker",
+        "capture", "whelk", ns, NULL);
+    add(&sec, "raw 64 KiB read loop, doubling buffer", NULL, W, "--worker",
+        "capture", "raw", ns, NULL);
+    add(&sec, "GLib g_spawn_sync", GLIB_SKIP, W, "--worker", "capture", "glib",
+        ns, NULL);
+    add(&sec, "Python subprocess.run(capture_output=True)", python_skip,
+        python, PYBENCH, "capture", WRITER, ns, NULL);
+    sec.main = 0;
+    sec.ref = 1;
+    run_section(&sec);
+    print_section(&sec);
+    add_goal("capture: whelk_run / raw read loop", &sec.peers[0],
+             &sec.peers[1], 0.9, 0, "x");
+    add_goal("capture: whelk_run / GLib g_spawn_sync", &sec.peers[0],
+             &sec.peers[2], 2, 0, "x");
+    add_goal("capture: whelk_run / Python subprocess.run", &sec.peers[0],
+             &sec.peers[3], 2, 0, "x");
+}
+
+static void section_lines(void)
+{
+    unsigned long n = quick ? 1000000 : 10000000;
+    const char *ns = fmt("%lu", n), *W = self_exe;
+
+    new_section("lines", "nanoseconds per line", TIME);
+    snprintf(sec.title, sizeof sec.title,
+             "3a. line callbacks over %lu lines (16 bytes on average) from a "
+             "static writer child",
+             n);
+    add(&sec, "libwhelk on_line, WHELK_STREAM", NULL, W, "--worker", "lines",
+        "whelk", ns, NULL);
+    add(&sec, "raw read() + memchr loop", NULL, W, "--worker", "lines", "raw",
+        ns, NULL);
+    add(&sec, "popen + getline", NULL, W, "--worker", "lines", "getline", ns,
+        NULL);
+    add(&sec, "libpipeline pipeline_readline", LIBPIPELINE_SKIP, W, "--worker",
+        "lines", "libpipeline", ns, NULL);
+    sec.main = 0;
+    sec.ref = 1;
+    run_section(&sec);
+    print_section(&sec);
+    add_goal("lines: on_line / raw read+memchr", &sec.peers[0], &sec.peers[1],
+             1.3, 1, "x");
+}
+
+static void section_rss(void)
+{
+    unsigned long bytes, k = lines_per_block(&bytes);
+    unsigned long total = quick ? 128 * MIB : GIB;
+    unsigned long n = (total / bytes) * k;
+    const char *ns = fmt("%lu", n), *W = self_exe;
+
+    new_section("rss", "peak RSS of the reading process (VmHWM), MiB", TIME);
+    snprintf(sec.title, sizeof sec.title,
+             "3b. peak memory while streaming %lu MiB (%lu lines), each in a "
+             "fresh process",
+             n / k * bytes / MIB, n);
+    sec.rounds = rounds < 3 ? rounds : 3;
+    add(&sec, "libwhelk on_line, WHELK_STREAM", NULL, W, "--worker", "rss",
+        "whelk", ns, NULL);
+    add(&sec, "libwhelk WHELK_STREAM, no callback", NULL, W, "--worker", "rss",
+        "whelk-nocb", ns, NULL);
+    add(&sec, "raw read() + memchr loop (the process's floor)", NULL, W,
+        "--worker", "rss", "raw", ns, NULL);
+    sec.main = 0;
+    sec.ref = 2;
+    run_section(&sec);
+    print_section(&sec);
+    /* the goal is on the worst run, not the median */
+    sec.peers[0].med = sec.peers[0].min = sec.peers[0].max;
+    add_goal(fmt("streaming %lu MiB with WHELK_STREAM: peak RSS (worst run)",
+                 n / k * bytes / MIB),
+             &sec.peers[0], NULL, 16, 1, " MiB");
+}
+
+static void section_pipeline(void)
+{
+    const char *size = quick ? "128M" : "1G";
+    unsigned long n = quick ? 128 * MIB : GIB;
+    const char *ns = fmt("%lu", n), *W = self_exe;
+
+    new_section("pipeline", "seconds", TIME);
+    snprintf(sec.title, sizeof sec.title,
+             "4. pipeline `head -c %s /dev/zero | cat | cat | wc -c`", size);
+    add(&sec, "libwhelk whelk_run (4 stages)", NULL, W, "--worker", "pipeline",
+        "whelk", size, ns, NULL);
+    add(&sec, "hand-written posix_spawnp chain", NULL, W, "--worker",
+        "pipeline", "raw", size, ns, NULL);
+    sec.main = 0;
+    sec.ref = 1;
+    /* a 3% goal on a 2-CPU machine running 4 busy processes */
+    more_rounds(21);
+    run_section(&sec);
+    print_section(&sec);
+    add_goal("pipeline: whelk_run / posix_spawn chain", &sec.peers[0],
+             &sec.peers[1], 1.03, 1, "x");
+}
+
+static void section_decode(void)
+{
+    unsigned long n = quick ? 32 * MIB : 256 * MIB;
+    const char *ns = fmt("%lu", n);
+
+    new_section("decode", "GB/s of input", RATE);
+    snprintf(sec.title, sizeof sec.title,
+             "5a. decoding in memory, %lu MiB in 64 KiB chunks (Latin-1: ~5%% "
+             "high bytes; UTF-8: ~5%% multibyte characters)",
+             n / MIB);
+    add(&sec, "libwhelk decoder, ISO-8859-1 -> UTF-8", NULL, CORE, "decode",
+        "whelk-latin1", ns, NULL);
+    add(&sec, "glibc iconv, ISO-8859-1 -> UTF-8", NULL, CORE, "decode",
+        "iconv-latin1", ns, NULL);
+    add(&sec, "libwhelk decoder, UTF-8 validation (+copy)", NULL, CORE,
+        "decode", "whelk-utf8", ns, NULL);
+    add(&sec, "libwhelk whelk__utf8_valid_prefix", NULL, CORE, "decode",
+        "prefix-utf8", ns, NULL);
+    add(&sec, "libwhelk decoder, UTF-8 validation, pure ASCII", NULL, CORE,
+        "decode", "whelk-ascii", ns, NULL);
+    add(&sec, "glibc iconv, UTF-8 -> UTF-8", NULL, CORE, "decode", "iconv-utf8",
+        ns, NULL);
+    sec.main = 0;
+    sec.ref = 1;
+    run_section(&sec);
+    print_section(&sec);
+    add_goal("decoding Latin-1: libwhelk decoder / glibc iconv", &sec.peers[0],
+             &sec.peers[1], 3, 0, "x");
+    add_goal("UTF-8 validation (decoder), ASCII-heavy", &sec.peers[2], NULL, 1,
+             0, " GB/s");
+}
+
+static void section_e2e(void)
+{
+    unsigned long n = quick ? 32 * MIB : 256 * MIB;
+    const char *ns = fmt("%lu", n), *W = self_exe;
+
+    new_section("e2e", "GB/s of input", RATE);
+    snprintf(sec.title, sizeof sec.title,
+             "5b. decoding end to end: whelk_run capturing %lu MiB from a "
+             "static writer child",
+             n / MIB);
+    add(&sec, "libwhelk whelk_run, decode ISO-8859-1", NULL, W, "--worker",
+        "e2e", "whelk-decode", "latin1", ns, NULL);
+    add(&sec, "raw read loop + iconv, ISO-8859-1", NULL, W, "--worker", "e2e",
+        "raw-iconv", "latin1", ns, NULL);
+    add(&sec, "libwhelk whelk_run, Latin-1 bytes undecoded", NULL, W,
+        "--worker", "e2e", "whelk-bytes", "latin1", ns, NULL);
+    add(&sec, "libwhelk whelk_run, decode UTF-8", NULL, W, "--worker", "e2e",
+        "whelk-decode", "utf8", ns, NULL);
+    add(&sec, "raw read loop + iconv, UTF-8", NULL, W, "--worker", "e2e",
+        "raw-iconv", "utf8", ns, NULL);
+    sec.main = 0;
+    sec.ref = 1;
+    run_section(&sec);
+    print_section(&sec);
+}
+
+static void section_many(void)
+{
+    unsigned long n = quick ? 200 : 1000;
+    const char *ns = fmt("%lu", n), *W = self_exe;
+    int i;
+
+    new_section("many", "milliseconds for all jobs", TIME);
+    snprintf(sec.title, sizeof sec.title,
+             "6. %lu short jobs (static child)", n);
+    add(&sec, "libwhelk whelk_run_many N=2, std fds /dev/null", NULL, W,
+        "--worker", "many", "whelk", ns, "2", NULL);
+    add(&sec, "libwhelk whelk_run_many N=4, std fds /dev/null", NULL, W,
+        "--worker", "many", "whelk", ns, "4", NULL);
+    add(&sec, "libwhelk whelk_run_many N=1, std fds /dev/null", NULL, W,
+        "--worker", "many", "whelk", ns, "1", NULL);
+    add(&sec, "libwhelk whelk_run_many N=4, default capture", NULL, W,
+        "--worker", "many", "whelk-capture", ns, "4", NULL);
+    add(&sec, "raw loop: posix_spawn + waitpid, one at a time", NULL, W,
+        "--worker", "many", "raw", ns, NULL);
+    add(&sec, "raw: posix_spawn, 2 in flight, waitpid(-1)", NULL, W,
+        "--worker", "many", "raw-par", ns, "2", NULL);
+    sec.main = 0;
+    sec.ref = 4;
+    more_rounds(15);
+    run_section(&sec);
+    print_section(&sec);
+    for (i = 0; i < 2; i++)
+        add_goal(i ? "many short jobs: whelk_run_many N=4 / raw loop"
+                   : "many short jobs: whelk_run_many N=2 / raw loop",
+                 &sec.peers[i], &sec.peers[4], 1.1, 1, "x");
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: whelk-bench [--rounds N] [--quick] [--only LIST]\n"
+            "sections: spawn spawn-big capture lines rss pipeline decode e2e "
+            "many\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    ssize_t k;
+    int i;
+    double t0 = now_s();
+
+    if (argc > 1 && strcmp(argv[1], "--worker") == 0)
+        return worker(argc - 2, argv + 2);
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+            rounds = atoi(argv[++i]);
+            rounds_fixed = 1;
+            if (rounds < 1 || rounds > MAXR)
+                usage();
+        } else if (strcmp(argv[i], "--quick") == 0) {
+            quick = 1;
+            if (!rounds_fixed)
+                rounds = 3;
+            rounds_fixed = 1;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            only = argv[++i];
+        } else {
+            usage();
+        }
+    }
+    k = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+    if (k <= 0) {
+        perror("whelk-bench: /proc/self/exe");
+        return 2;
+    }
+    self_exe[k] = '\0';
+    if (access(CHILD, X_OK) || access(WRITER, X_OK) || access(CORE, X_OK)) {
+        fprintf(stderr, "whelk-bench: build the helpers first (make bench)\n");
+        return 2;
+    }
+    find_python();
+    print_machine();
+    if (wanted("spawn"))
+        section_spawn(0);
+    if (wanted("spawn-big"))
+        section_spawn(1);
+    if (wanted("capture"))
+        section_capture();
+    if (wanted("lines"))
+        section_lines();
+    if (wanted("rss"))
+        section_rss();
+    if (wanted("pipeline"))
+        section_pipeline();
+    if (wanted("decode"))
+        section_decode();
+    if (wanted("e2e"))
+        section_e2e();
+    if (wanted("many"))
+        section_many();
+    print_goals();
+    printf("\nWhole run: %.0f s; load average at the end: %s.\n",
+           now_s() - t0, loadavg());
+    return 0;
+}
