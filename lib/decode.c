@@ -38,6 +38,7 @@ struct whelk_decoder {
     size_t npend;
     unsigned char tablen[256];  /* 0: invalid */
     unsigned char invalid[256]; /* 1: invalid */
+    int packed; /* all valid and at most 3 bytes: tab[c][3] is the length */
     unsigned char tab[256][4];
 };
 
@@ -356,6 +357,12 @@ static long step_utf8_careful(whelk_decoder *d, const unsigned char *s,
     return (long)i;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define PACKED_LEN(e) ((e)&0xFFu)
+#else
+#define PACKED_LEN(e) ((e) >> 24)
+#endif
+
 static long step_table(whelk_decoder *d, const unsigned char *s, size_t len,
                        whelk_buf *out)
 {
@@ -366,12 +373,23 @@ static long step_table(whelk_decoder *d, const unsigned char *s, size_t len,
     /* at most 4 output bytes per input byte, and each copy writes 4 */
     if (len > SIZE_MAX / 4 - 4 || whelk__buf_reserve(out, len * 4 + 4) < 0)
         return -2;
-    /* branch-free: copy the byte's 4-byte entry, advance by its length */
+    /* branch-free: copy the byte's 4-byte entry, advance by its length
+     * (charsets where every byte is valid skip the invalid check) */
     o = (unsigned char *)out->data + out->len;
-    for (i = 0; i < len; i++) {
-        memcpy(o, d->tab[s[i]], 4);
-        o += d->tablen[s[i]];
-        bad |= d->invalid[s[i]];
+    if (d->packed) {
+        /* every entry fits 3 bytes: its length rides in the 4th, one load */
+        for (i = 0; i < len; i++) {
+            uint32_t e;
+            memcpy(&e, d->tab[s[i]], 4);
+            memcpy(o, &e, 4);
+            o += PACKED_LEN(e);
+        }
+    } else {
+        for (i = 0; i < len; i++) {
+            memcpy(o, d->tab[s[i]], 4);
+            o += d->tablen[s[i]];
+            bad |= d->invalid[s[i]];
+        }
     }
     if (!bad) {
         out->len = (size_t)((char *)o - out->data);
@@ -590,7 +608,11 @@ static int build_table(whelk_decoder *d)
         d->tablen[b] = (unsigned char)(o - outb);
         memcpy(d->tab[b], outb, (size_t)(o - outb));
     }
-    /* the table engine skips ASCII in bulk: it must map to itself */
+    d->packed = memchr(d->invalid, 1, sizeof d->invalid) == NULL &&
+                memchr(d->tablen, 4, sizeof d->tablen) == NULL;
+    for (b = 0; d->packed && b < 256; b++)
+        d->tab[b][3] = d->tablen[b];
+    /* ASCII must map to itself (a charset that moves ASCII is no table's) */
     for (b = 0; b < 128; b++)
         if (d->tablen[b] != 1 || d->tab[b][0] != b)
             return 0;
