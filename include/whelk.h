@@ -31,6 +31,9 @@
  *   - Distinct objects may be used from distinct threads at the same time.
  *     A pipeline is not modified by running it, so one pipeline may be run
  *     by several threads at once as long as no thread changes it meanwhile.
+ *     Like posix_spawn, a run reads the host's environ and PATH (and
+ *     nl_langinfo(CODESET) for the "locale" encoding): a host thread
+ *     calling setenv or setlocale at the same moment races with it.
  */
 #ifndef WHELK_H
 #define WHELK_H
