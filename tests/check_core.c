@@ -34,32 +34,6 @@ extern char **environ;
 
 /* ------------------------------------------------------------ helpers */
 
-/* Run p with checking as set; the result must be non-NULL. */
-static whelk_result *run_ok(whelk_pipeline *p)
-{
-    whelk_error *err = NULL;
-    whelk_result *r = whelk_run(p, &err);
-
-    ck_assert_msg(r != NULL, "run failed: %s", err_desc(err));
-    ck_assert_ptr_null(err);
-    return r;
-}
-
-/* Run p; it must fail with kind; returns the error (caller frees). */
-static whelk_error *run_fail(whelk_pipeline *p, int kind)
-{
-    whelk_error *err = NULL;
-    whelk_result *r = whelk_run(p, &err);
-
-    ck_assert_msg(r == NULL, "run succeeded, expected %s",
-                  whelk_error_kind_name(kind));
-    whelk_result_free(r);
-    ck_assert_ptr_nonnull(err);
-    ck_assert_msg(whelk_error_kind(err) == kind, "expected %s, got %s",
-                  whelk_error_kind_name(kind), err_desc(err));
-    return err;
-}
-
 /* Asserts the captured stream is exactly the len bytes of want. */
 #define ASSERT_BYTES(got, got_len, want, want_len)                             \
     do {                                                                       \
@@ -2924,15 +2898,5 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(core_suite());
-    int failed;
-
-    /* the tests assume the defaults a program starts with: a library that
-     * writes to a closed pipe must not get away with it by inheritance */
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0;
+    return run_suite(core_suite());
 }

@@ -557,13 +557,5 @@ static Suite *libpipeline_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(libpipeline_suite());
-    int failed;
-
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0;
+    return run_suite(libpipeline_suite());
 }

@@ -44,39 +44,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Run p; the result must be non-NULL. */
-static whelk_result *run_ok(whelk_pipeline *p)
-{
-    whelk_error *err = NULL;
-    whelk_result *r = whelk_run(p, &err);
-
-    ck_assert_msg(r != NULL, "run failed: %s", err_desc(err));
-    ck_assert_ptr_null(err);
-    return r;
-}
-
-/* Run p; it must fail with kind; returns the error (caller frees). */
-static whelk_error *run_fail(whelk_pipeline *p, int kind)
-{
-    whelk_error *err = NULL;
-    whelk_result *r = whelk_run(p, &err);
-
-    ck_assert_msg(r == NULL, "run succeeded, expected %s",
-                  whelk_error_kind_name(kind));
-    ck_assert_ptr_nonnull(err);
-    ck_assert_msg(whelk_error_kind(err) == kind, "expected %s, got %s",
-                  whelk_error_kind_name(kind), err_desc(err));
-    return err;
-}
-
 #define ASSERT_STREAM(fn, r, want)                                           \
     do {                                                                     \
         size_t l_;                                                           \
@@ -1882,14 +1849,5 @@ static Suite *life_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(life_suite());
-    int failed;
-
-    /* the tests start from the defaults a program starts with */
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0;
+    return run_suite(life_suite());
 }

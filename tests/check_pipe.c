@@ -34,36 +34,6 @@
 /* A helper command: H("out:x", "exit:3"). */
 #define H(...) helper_cmd(__VA_ARGS__, (const char *)NULL)
 
-/* Run p; it must succeed.  The caller frees the result. */
-static whelk_result *run_ok(whelk_pipeline *p)
-{
-    whelk_error *err = NULL;
-    whelk_result *r;
-
-    ck_assert_ptr_nonnull(p);
-    r = whelk_run(p, &err);
-    ck_assert_msg(r != NULL, "run failed: %s", err_desc(err));
-    ck_assert_ptr_null(err);
-    return r;
-}
-
-/* Run p; it must fail with kind.  The caller frees the error. */
-static whelk_error *run_fail(whelk_pipeline *p, int kind)
-{
-    whelk_error *err = NULL;
-    whelk_result *r;
-
-    ck_assert_ptr_nonnull(p);
-    r = whelk_run(p, &err);
-    ck_assert_msg(r == NULL, "run succeeded, expected %s (stdout \"%.200s\")",
-                  whelk_error_kind_name(kind),
-                  r ? whelk_result_stdout(r, NULL) : "");
-    ck_assert_ptr_nonnull(err);
-    ck_assert_msg(whelk_error_kind(err) == kind, "expected %s, got %s",
-                  whelk_error_kind_name(kind), err_desc(err));
-    return err;
-}
-
 /* Run p and free it; it must succeed. */
 static whelk_result *run_ok_free(whelk_pipeline *p)
 {
@@ -1625,14 +1595,5 @@ static Suite *pipe_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(pipe_suite());
-    int failed;
-
-    /* the defaults a program starts with: SIGPIPE kills, SIGCHLD default */
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0;
+    return run_suite(pipe_suite());
 }

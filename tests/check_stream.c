@@ -37,37 +37,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static whelk_result *run_ok(whelk_pipeline *p)
-{
-    whelk_error *err = NULL;
-    whelk_result *r = whelk_run(p, &err);
-
-    ck_assert_msg(r != NULL, "run failed: %s", err_desc(err));
-    ck_assert_ptr_null(err);
-    return r;
-}
-
-static whelk_error *run_fail(whelk_pipeline *p, int kind)
-{
-    whelk_error *err = NULL;
-    whelk_result *r = whelk_run(p, &err);
-
-    ck_assert_msg(r == NULL, "run succeeded, expected %s",
-                  whelk_error_kind_name(kind));
-    ck_assert_ptr_nonnull(err);
-    ck_assert_msg(whelk_error_kind(err) == kind, "expected %s, got %s",
-                  whelk_error_kind_name(kind), err_desc(err));
-    return err;
-}
-
 /* Asserts the bytes [got, got + got_len) are the want_len bytes of want and
  * that a NUL follows them. */
 #define ASSERT_BYTES(what, got, got_len, want, want_len)                       \
@@ -2243,14 +2212,5 @@ static Suite *stream_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(stream_suite());
-    int failed;
-
-    /* the defaults a program starts with */
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0;
+    return run_suite(stream_suite());
 }

@@ -4,6 +4,9 @@
 #define _GNU_SOURCE
 #include "common.h"
 
+#include <check.h>
+#include <time.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -456,4 +459,57 @@ int same_sigaction(const struct sigaction *a, const struct sigaction *b)
         return 0;
     }
     return a->sa_flags == b->sa_flags && same_sigset(&a->sa_mask, &b->sa_mask);
+}
+
+/* ------------------------------------------------------- runs and suites */
+
+whelk_result *run_ok(whelk_pipeline *p)
+{
+    whelk_error *err = NULL;
+    whelk_result *r;
+
+    ck_assert_ptr_nonnull(p);
+    r = whelk_run(p, &err);
+    ck_assert_msg(r != NULL, "run failed: %s", err_desc(err));
+    ck_assert_ptr_null(err);
+    return r;
+}
+
+whelk_error *run_fail(whelk_pipeline *p, int kind)
+{
+    whelk_error *err = NULL;
+    whelk_result *r;
+
+    ck_assert_ptr_nonnull(p);
+    r = whelk_run(p, &err);
+    ck_assert_msg(r == NULL, "run succeeded, expected %s (stdout \"%.200s\")",
+                  whelk_error_kind_name(kind),
+                  r ? whelk_result_stdout(r, NULL) : "");
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(whelk_error_kind(err) == kind, "expected %s, got %s",
+                  whelk_error_kind_name(kind), err_desc(err));
+    return err;
+}
+
+int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    /* the defaults a program starts with: a library that writes to a
+     * closed pipe must not get away with it by inheritance */
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed != 0;
 }

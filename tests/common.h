@@ -123,4 +123,23 @@ int same_sigaction(const struct sigaction *a, const struct sigaction *b);
 /* 1 if the two sets hold the same signals. */
 int same_sigset(const sigset_t *a, const sigset_t *b);
 
+/* ------------------------------------------------------- runs and suites */
+
+#include <stdint.h>
+
+struct Suite;
+
+/* Run p (non-NULL); it must succeed.  The caller frees the result. */
+whelk_result *run_ok(whelk_pipeline *p);
+
+/* Run p (non-NULL); it must fail with kind.  The caller frees the error. */
+whelk_error *run_fail(whelk_pipeline *p, int kind);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t now_ms(void);
+
+/* main() of a suite: SIGPIPE and SIGCHLD at their defaults, run every
+ * test (forked), free the runner; returns the exit status. */
+int run_suite(struct Suite *s);
+
 #endif /* WHELK_TESTS_COMMON_H */
