@@ -240,7 +240,8 @@ WHELK_API void whelk_cmd_free(whelk_cmd *cmd);
  * placeholder pipeline whose run fails with WHELK_E_NOMEM (setters ignore
  * it, whelk_pipeline_free accepts it).  A command that could not be
  * allocated is remembered as WHELK_E_NOMEM.  NULL ends the list; a NULL
- * first command is remembered as WHELK_E_NOMEM too.
+ * first command is remembered as WHELK_E_NOMEM too (and the arguments
+ * after it are not read, so commands there are not taken).
  */
 WHELK_API whelk_pipeline *whelk_pipe(whelk_cmd *first, ...) WHELK_SENTINEL;
 
@@ -380,8 +381,9 @@ WHELK_API void whelk_pipeline_on_line(whelk_pipeline *p, int streams,
 /*
  * whelk_pipeline_max_line -- lines longer than bytes (default 1 MiB) are
  * delivered in pieces of bytes, all but the last flagged WHELK_LINE_CUT;
- * a line of exactly bytes is delivered whole.  Streaming memory is
- * O(bytes).  0 is WHELK_E_INVALID.
+ * a line of exactly bytes is delivered whole.  In a decoded stream a piece
+ * ends at a character boundary, so it may be up to 3 bytes shorter.
+ * Streaming memory is O(bytes).  0 is WHELK_E_INVALID.
  */
 WHELK_API void whelk_pipeline_max_line(whelk_pipeline *p, size_t bytes);
 

@@ -432,6 +432,11 @@ static int check_output(whelk_decoder *d, whelk_buf *out, size_t from)
     if (d->policy == WHELK_DECODE_STRICT) {
         out->len = from + ok;
         out->data[out->len] = '\0';
+        if (d->unit == 4) {
+            /* a fixed-width source: one unit per character kept */
+            for (i = 0; i < ok; i++)
+                d->offset += (o[i] & 0xC0) != 0x80 ? 4 : 0;
+        }
         return -1;
     }
     for (i = 0; i < n;) {

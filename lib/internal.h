@@ -247,6 +247,7 @@ typedef struct whelk_splitter {
     whelk_buf pending; /* a partial line */
     size_t max_line;
     int cut_pending; /* the pending bytes continue a cut line */
+    int utf8;        /* cut long lines at character boundaries */
     whelk_line line; /* what fn is given: the owner sets stage and stream */
 } whelk_splitter;
 /* Gives each complete line of data to fn (with s->line filled in); data is

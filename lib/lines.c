@@ -29,13 +29,31 @@ static int call(whelk_splitter *s, char *text, size_t len, unsigned flags,
     return rc != 0;
 }
 
+/* The length of the next piece of a line longer than max_line, whose
+ * bytes start at t: max_line, or up to 3 bytes less so that the piece of
+ * a UTF-8 stream does not end inside a character. */
+static size_t piece(const whelk_splitter *s, const char *t)
+{
+    size_t n = s->max_line, k = n;
+
+    if (!s->utf8)
+        return n;
+    while (k > 0 && n - k < 3 && ((unsigned char)t[k] & 0xC0) == 0x80)
+        k--;
+    return k > 0 && ((unsigned char)t[k] & 0xC0) != 0x80 ? k : n;
+}
+
 /* Deliver text[0..len) as one line, in max_line pieces if it is longer. */
 static int emit(whelk_splitter *s, char *text, size_t len, unsigned flags,
                 whelk_line_fn fn, void *ud)
 {
-    for (; len > s->max_line; text += s->max_line, len -= s->max_line)
-        if (call(s, text, s->max_line, WHELK_LINE_CUT, fn, ud))
+    while (len > s->max_line) {
+        size_t n = piece(s, text);
+        if (call(s, text, n, WHELK_LINE_CUT, fn, ud))
             return 1;
+        text += n;
+        len -= n;
+    }
     return call(s, text, len, flags, fn, ud);
 }
 
@@ -50,10 +68,11 @@ static int hold(whelk_splitter *s, const char *data, size_t len,
                !(len == 0 && s->pending.len == s->max_line + 1 &&
                  s->pending.data[s->max_line] == '\r')) {
             char *t = s->pending.data;
-            if (call(s, t, s->max_line, WHELK_LINE_CUT, fn, ud))
+            size_t n = piece(s, t);
+            if (call(s, t, n, WHELK_LINE_CUT, fn, ud))
                 return 1;
-            memmove(t, t + s->max_line, s->pending.len - s->max_line);
-            s->pending.len -= s->max_line;
+            memmove(t, t + n, s->pending.len - n);
+            s->pending.len -= n;
             t[s->pending.len] = '\0';
             s->cut_pending = 1;
         }

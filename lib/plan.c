@@ -346,6 +346,7 @@ static int add_stream(builder *b, size_t stage, int which, int keep_it)
     s->split.line.stream = which;
     if (dc->encoding) {
         int e;
+        s->split.utf8 = 1; /* decoded text is UTF-8 */
         s->dec = whelk__decoder_new(dc->encoding, dc->policy, &e);
         if (!s->dec) {
             if (!b->err)

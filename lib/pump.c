@@ -141,7 +141,10 @@ void whelk__proc_release(whelk_proc *pr)
 
     if (!pr->leader_zombie)
         return;
-    while (waitpid(pr->pgid, &st, 0) < 0 && errno == EINTR)
+    /* WNOHANG: the zombie is there unless a host broke the rules and reaped
+     * it (waitpid(-1)); then its number may name another child of the host,
+     * which must be neither waited for nor reaped while still running */
+    while (waitpid(pr->pgid, &st, WNOHANG) < 0 && errno == EINTR)
         ;
     pr->leader_zombie = 0;
 }
@@ -524,8 +527,8 @@ static int next_wait(const whelk_proc *pr, int64_t now, int timeout_ms)
 }
 
 /* Stages without a pidfd (old kernels, a tracer) are polled with waitid
- * at a growing interval, 1 to 50 ms. */
-static void update_backoff(whelk_proc *pr)
+ * at a growing interval, 1 to 50 ms; grow: this is a new wait. */
+static void update_backoff(whelk_proc *pr, int grow)
 {
     size_t i;
     int nopidfd = 0;
@@ -534,8 +537,11 @@ static void update_backoff(whelk_proc *pr)
         nopidfd |= !pr->stages[i].reaped && pr->stages[i].pidfd < 0;
     if (!nopidfd)
         pr->nopidfd_backoff = 0;
-    else if (pr->nopidfd_backoff < 50)
-        pr->nopidfd_backoff = pr->nopidfd_backoff ? pr->nopidfd_backoff * 2 : 1;
+    else if (!pr->nopidfd_backoff)
+        pr->nopidfd_backoff = 1;
+    else if (grow)
+        pr->nopidfd_backoff =
+            pr->nopidfd_backoff >= 25 ? 50 : pr->nopidfd_backoff * 2;
 }
 
 /* Fill fds (whelk__proc_nfds slots) with what the run waits for. */
@@ -568,7 +574,7 @@ size_t whelk__proc_nfds(const whelk_proc *pr)
 int whelk__proc_pollfds(whelk_proc *pr, struct pollfd *fds, int timeout_ms)
 {
     fill_pollfds(pr, fds);
-    update_backoff(pr);
+    update_backoff(pr, 1);
     return next_wait(pr, whelk__now_ms(), timeout_ms);
 }
 
@@ -619,7 +625,7 @@ int whelk__pump(whelk_proc *pr, int timeout_ms)
     if (pr->finished || check_done(pr, now))
         return 1;
     fill_pollfds(pr, fds);
-    update_backoff(pr);
+    update_backoff(pr, 1);
     if (pr->tfd >= 0 && pr->timer_armed >= 0 && now >= pr->timer_armed) {
         uint64_t ticks; /* consume the expiry that made whelk_proc_fd
                            readable; nothing to do if it raced */
@@ -656,7 +662,7 @@ void whelk__proc_arm(whelk_proc *pr)
     if (pr->finished) {
         at = 0; /* readable at once, so an event loop calls step again */
     } else {
-        update_backoff(pr);
+        update_backoff(pr, 0);
         wait = next_wait(pr, now, -1);
         at = wait < 0 ? -1 : now + wait;
     }

@@ -646,6 +646,39 @@ START_TEST(test_max_line_cut)
 }
 END_TEST
 
+/* In a decoded stream a piece never ends inside a character: "aa\xc3\xa9"
+ * (aa + e-acute, 4 bytes) at max_line 3 is "aa" (cut) and the e-acute, in
+ * one read and with the character split across two reads. */
+START_TEST(test_max_line_cut_utf8_boundary)
+{
+    static const want_line want[] = {
+        {0, OUT, "aa", CUT}, {0, OUT, "\xc3\xa9", 0},
+        {0, OUT, "abc", CUT}, {0, OUT, "d", 0},
+    };
+    static const char *const whole[] = {"aa\\xc3\\xa9\\nabcd\\n"};
+    static const char *const split[] = {"aa\\xc3", "\\xa9\\nabcd\\n"};
+    const char *const *cases[] = {whole, split};
+    size_t counts[] = {1, 2}, k;
+
+    for (k = 0; k < 2; k++) {
+        line_log ll;
+        chunk_log cl;
+        whelk_error *err;
+        whelk_result *r;
+
+        line_log_init(&ll);
+        chunk_log_init(&cl);
+        r = run_parts(cases[k], counts[k], "UTF-8", WHELK_DECODE_STRICT, 3,
+                      &ll, &cl, &err);
+        ck_assert_msg(r != NULL, "run failed: %s", err_desc(err));
+        expect_lines(&ll, want, sizeof want / sizeof want[0]);
+        whelk_result_free(r);
+        line_log_free(&ll);
+        chunk_log_free(&cl);
+    }
+}
+END_TEST
+
 /* Lines longer than one read (the helper writes 64 KiB at a time). */
 START_TEST(test_max_line_across_reads)
 {
@@ -2151,6 +2184,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_empty_stream_no_lines);
     tcase_add_test(tc, test_last_line_without_newline);
     tcase_add_test(tc, test_max_line_cut);
+    tcase_add_test(tc, test_max_line_cut_utf8_boundary);
     tcase_add_test(tc, test_max_line_across_reads);
     tcase_add_test(tc, test_crlf_split_at_max_line);
     tcase_add_test(tc, test_text_nul_terminated);

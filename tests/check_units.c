@@ -361,6 +361,52 @@ START_TEST(test_decode_pending_sequence)
 }
 END_TEST
 
+/* glibc writes code points past U+10FFFF from UCS-4 as 5- and 6-byte
+ * sequences: invalid, at the offset of their own unit, after the units
+ * before them were kept, even when the read began earlier. */
+START_TEST(test_decode_ucs4_beyond_unicode)
+{
+    static const char *const encs[] = {"UCS-4LE", "WCHAR_T"};
+    size_t k;
+
+    for (k = 0; k < 2; k++) {
+        static const unsigned char a[] = {'A', 0, 0, 0};
+        static const unsigned char rest[] = {'B', 0, 0, 0, 0x00, 0x00, 0x11,
+                                             0x00, 'C', 0, 0, 0};
+        int e = 0;
+        whelk_decoder *d = whelk__decoder_new(encs[k], WHELK_DECODE_STRICT, &e);
+        whelk_buf out = {0};
+        uint64_t bad = 0;
+
+        ck_assert_msg(d != NULL, "%s: errno %d", encs[k], e);
+        ck_assert_int_eq(whelk__decode(d, (const char *)a, 4, 0, &out, &bad), 0);
+        ck_assert_int_eq(whelk__decode(d, (const char *)rest, sizeof rest, 1,
+                                       &out, &bad),
+                         -1);
+        ck_assert_msg(bad == 8, "%s: bad offset %llu, expected 8", encs[k],
+                      (unsigned long long)bad);
+        ck_assert_uint_eq(out.len, 2);
+        ck_assert(memcmp(out.data, "AB", 2) == 0);
+        whelk__buf_free(&out);
+        whelk__decoder_free(d);
+
+        d = whelk__decoder_new(encs[k], WHELK_DECODE_REPLACE, &e);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_int_eq(whelk__decode(d, (const char *)a, 4, 0, &out, &bad), 0);
+        ck_assert_int_eq(whelk__decode(d, (const char *)rest, sizeof rest, 1,
+                                       &out, &bad),
+                         0);
+        ck_assert_msg(whelk__utf8_valid_prefix((const unsigned char *)out.data,
+                                               out.len) == out.len,
+                      "%s: REPLACE output is not UTF-8", encs[k]);
+        ck_assert(out.len >= 5 && memcmp(out.data, "AB\xef\xbf\xbd", 5) == 0);
+        ck_assert(out.data[out.len - 1] == 'C');
+        whelk__buf_free(&out);
+        whelk__decoder_free(d);
+    }
+}
+END_TEST
+
 START_TEST(test_decode_replace_output)
 {
     static const struct {
@@ -1179,6 +1225,7 @@ static Suite *units_suite(void)
     tcase_add_test(tc, test_decode_offsets_across_chunks);
     tcase_add_test(tc, test_decode_pending_sequence);
     tcase_add_test(tc, test_decode_replace_output);
+    tcase_add_test(tc, test_decode_ucs4_beyond_unicode);
     tcase_add_test(tc, test_decode_ascii_fast_path);
     tcase_add_test(tc, test_decode_utf8_rejects_ill_formed);
     tcase_add_test(tc, test_decode_table_matches_iconv);
