@@ -1183,6 +1183,31 @@ START_TEST(test_run_many_order_and_limit)
 END_TEST
 
 /* max_parallel 0 means 1: one at a time. */
+/* Every start fails (programs that do not exist): the outcomes come back
+ * at once, in order, and nothing is left waiting. */
+START_TEST(test_run_many_all_fail_to_start)
+{
+    whelk_pipeline *ps[5];
+    whelk_result *rs[5];
+    whelk_error *es[5];
+    size_t i, failed;
+
+    for (i = 0; i < 5; i++)
+        ps[i] = whelk_pipe(whelk_cmd_new("whelk-no-such-program-xyz",
+                                         (const char *)NULL),
+                           (whelk_cmd *)NULL);
+    failed = whelk_run_many(ps, 5, 2, rs, es);
+    ck_assert_uint_eq(failed, 5);
+    for (i = 0; i < 5; i++) {
+        ck_assert_ptr_null(rs[i]);
+        ck_assert_int_eq(whelk_error_kind(es[i]), WHELK_E_NOTFOUND);
+        whelk_error_free(es[i]);
+        whelk_pipeline_free(ps[i]);
+    }
+    ck_assert_int_eq(count_children(), 0);
+}
+END_TEST
+
 START_TEST(test_run_many_serial)
 {
     whelk_pipeline *p[4];
@@ -1831,6 +1856,7 @@ static Suite *life_suite(void)
     tc = tcase(s, "many", TEST_TIMEOUT);
     tcase_add_test(tc, test_run_many_order_and_limit);
     tcase_add_test(tc, test_run_many_serial);
+    tcase_add_test(tc, test_run_many_all_fail_to_start);
     tcase_add_test(tc, test_run_many_same_pipeline);
 
     tc = tcase(s, "host", TEST_TIMEOUT * 2);
