@@ -226,8 +226,7 @@ WHELK_INTERNAL whelk_decoder *whelk__decoder_new(const char *encoding,
  * invalid byte) under STRICT, or -2 on ENOMEM. */
 WHELK_INTERNAL int whelk__decode(whelk_decoder *d, const char *in, size_t len,
                                  int eof, whelk_buf *out, uint64_t *bad_offset);
-/* Zero-copy case: whether the decoder passes this input through unchanged
- * (UTF-8 input, valid, no pending bytes). */
+/* Whether the source is UTF-8 itself (validation only, no conversion). */
 WHELK_INTERNAL int whelk__decoder_is_utf8(const whelk_decoder *d);
 WHELK_INTERNAL const char *whelk__decoder_name(const whelk_decoder *d);
 WHELK_INTERNAL void whelk__decoder_free(whelk_decoder *d);
@@ -321,7 +320,7 @@ typedef struct whelk_stage {
     whelk_status st;
 } whelk_stage;
 
-enum whelk_phase { PH_RUNNING, PH_TERM, PH_KILL, PH_DONE };
+enum whelk_phase { PH_RUNNING, PH_TERM, PH_KILL };
 
 struct whelk_proc {
     whelk_pipeline *p;
