@@ -10,8 +10,16 @@
  *   nolibc-writer utf8 N     N bytes of mixed UTF-8 text (gen.h); N a
  *                            multiple of 1 MiB keeps every sequence whole
  *
- * Exit status 0, 2 on bad arguments, 1 if a write fails.  A reader that
- * goes away kills it with SIGPIPE, as it would any writer.
+ *   nolibc-writer @C MODE N  the same, after pinning itself to CPU C with
+ *                            sched_setaffinity (the benchmark's placement)
+ *   nolibc-writer exec C PATH ARG...
+ *                            pin itself to CPU C, then execve PATH with
+ *                            ARG... (PATH itself is argv[0]): places a
+ *                            program that cannot pin itself (head, cat, wc)
+ *
+ * Exit status 0, 2 on bad arguments (or a failed pin), 1 if a write fails,
+ * 127 if the exec fails.  A reader that goes away kills it with SIGPIPE, as
+ * it would any writer.
  */
 #include "gen.h"
 
@@ -20,6 +28,8 @@
 #if defined(__x86_64__)
 #define SYS_WRITE 1
 #define SYS_EXIT 60
+#define SYS_EXECVE 59
+#define SYS_SCHED_SETAFFINITY 203
 static long sys3(long n, long a, long b, long c)
 {
     long r;
@@ -41,6 +51,8 @@ __asm__(".text\n"
 #elif defined(__aarch64__)
 #define SYS_WRITE 64
 #define SYS_EXIT 93
+#define SYS_EXECVE 221
+#define SYS_SCHED_SETAFFINITY 122
 static long sys3(long n, long a, long b, long c)
 {
     register long x8 __asm__("x8") = n;
@@ -108,6 +120,20 @@ static unsigned long parse(const char *s)
     return v;
 }
 
+/* Pin this process to CPU c (c < 1024), or exit 2. */
+static void pin(const char *c)
+{
+    static unsigned long mask[1024 / (8 * sizeof(unsigned long))];
+    unsigned long cpu = parse(c);
+    unsigned long bits = 8 * sizeof(unsigned long);
+
+    if (cpu >= 1024)
+        die(2);
+    mask[cpu / bits] = 1UL << (cpu % bits);
+    if (sys3(SYS_SCHED_SETAFFINITY, 0, (long)sizeof mask, (long)mask) != 0)
+        die(2);
+}
+
 static void put(const unsigned char *p, unsigned long n)
 {
     while (n) {
@@ -145,6 +171,16 @@ void writer_main(long *sp)
     char **argv = (char **)(sp + 1);
     unsigned long n, i;
 
+    if (argc >= 4 && streq(argv[1], "exec")) {
+        pin(argv[2]);
+        sys3(SYS_EXECVE, (long)argv[3], (long)(argv + 3), (long)(argv + argc + 1));
+        die(127);
+    }
+    if (argc == 4 && argv[1][0] == '@') {
+        pin(argv[1] + 1);
+        argc--;
+        argv++;
+    }
     if (argc != 3)
         die(2);
     n = parse(argv[2]);

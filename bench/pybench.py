@@ -7,9 +7,13 @@ peers, and prints one line, "OK <value>" or "ERR <reason>", like them:
   pybench.py version
   pybench.py spawn CHILD ITERS BUDGET [--big]   microseconds per spawn+wait
   pybench.py capture WRITER BYTES               GB/s captured
+  pybench.py --pin=R,W MODE ...                  the same, this process pinned
+                                                 to CPU R, the writer to CPU W
+                                                 (whelk-bench.c, "placement")
 
 --big first fills 1 GiB of memory (touched), to measure in a big parent.
 """
+import os
 import platform
 import subprocess
 import sys
@@ -30,9 +34,13 @@ def spawn(child, iters, budget):
     return (time.monotonic() - t0) / n * 1e6
 
 
+WRITER_PIN = []  # ['@W'] when pinned
+
+
 def capture(writer, nbytes):
+    argv = [writer] + WRITER_PIN + ['fill', str(nbytes)]
     t0 = time.monotonic()
-    r = subprocess.run([writer, 'fill', str(nbytes)], capture_output=True)
+    r = subprocess.run(argv, capture_output=True)
     dt = time.monotonic() - t0
     if r.returncode != 0 or len(r.stdout) != nbytes:
         raise RuntimeError('captured %d bytes, expected %d'
@@ -41,6 +49,11 @@ def capture(writer, nbytes):
 
 
 def main(argv):
+    if argv[1].startswith('--pin='):
+        r, w = (int(c) for c in argv[1][len('--pin='):].split(','))
+        os.sched_setaffinity(0, {r})
+        WRITER_PIN.append('@%d' % w)
+        argv = argv[:1] + argv[2:]
     if argv[1] == 'version':
         print('OK', platform.python_version())
         return

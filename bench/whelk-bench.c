@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <iconv.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -144,6 +145,46 @@ static int wait_ok(pid_t pid)
         if (errno != EINTR)
             return -1;
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* ============================================================ placement */
+
+/*
+ * The CPU placement of a streaming worker, `--worker --pin=R,W ...`: the
+ * worker (the reader) pins itself to CPU R with sched_setaffinity before
+ * anything else, so every child inherits R at spawn; the writer child then
+ * pins itself to CPU W (nolibc-writer's "@W" argument) before it writes a
+ * byte, and a pipeline's stages go through nolibc-writer's `exec C PATH`
+ * trampoline, alternating W, R, W, R.  R == W: everything on one CPU.
+ * Without --pin nothing is pinned.  Every peer of a section gets the same
+ * pinning, so the ratios compare like with like.
+ */
+static char writer_pin[16]; /* "@W", or "" when not pinned */
+static int pin_r = -1, pin_w = -1;
+
+static void pin_self(int cpu)
+{
+    cpu_set_t set;
+
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) < 0)
+        werr("sched_setaffinity(%d): %s", cpu, strerror(errno));
+}
+
+/* The writer's argv for MODE N, with the pin when there is one. */
+static char **writer_argv(const char *mode, const char *n)
+{
+    static char *argv[5];
+    int i = 0;
+
+    argv[i++] = WRITER;
+    if (writer_pin[0])
+        argv[i++] = writer_pin;
+    argv[i++] = (char *)mode;
+    argv[i++] = (char *)n;
+    argv[i] = NULL;
+    return argv;
 }
 
 /* ============================================================ spawn+wait */
@@ -305,8 +346,8 @@ static void w_capture(int argc, char **argv)
 {
     const char *peer;
     unsigned long n;
-    char nbuf[32];
-    char *wargv[] = {WRITER, "fill", nbuf, NULL};
+    char nbuf[32] = "";
+    char **wargv = writer_argv("fill", nbuf);
     size_t got = 0;
     double t0, dt;
 
@@ -316,8 +357,8 @@ static void w_capture(int argc, char **argv)
     n = parse_ul(argv[1]);
     snprintf(nbuf, sizeof nbuf, "%lu", n);
     if (strcmp(peer, "whelk") == 0) {
-        whelk_pipeline *p = whelk_pipe(whelk_cmd_new(WRITER, "fill", nbuf, NULL),
-                                       NULL);
+        whelk_pipeline *p =
+            whelk_pipe(whelk_cmd_newv((const char *const *)wargv), NULL);
         whelk_error *err = NULL;
         whelk_result *r;
         t0 = now_s();
@@ -484,8 +525,8 @@ static void w_lines(int argc, char **argv, int rss)
 {
     const char *peer;
     unsigned long n;
-    char nbuf[32];
-    char *wargv[] = {WRITER, "lines", nbuf, NULL};
+    char nbuf[32] = "";
+    char **wargv = writer_argv("lines", nbuf);
     counter c = {0, 0};
     double t0, dt;
 
@@ -496,8 +537,8 @@ static void w_lines(int argc, char **argv, int rss)
     snprintf(nbuf, sizeof nbuf, "%lu", n);
     t0 = now_s();
     if (strcmp(peer, "whelk") == 0 || strcmp(peer, "whelk-nocb") == 0) {
-        whelk_pipeline *p = whelk_pipe(whelk_cmd_new(WRITER, "lines", nbuf, NULL),
-                                       NULL);
+        whelk_pipeline *p =
+            whelk_pipe(whelk_cmd_newv((const char *const *)wargv), NULL);
         whelk_error *err = NULL;
         whelk_result *r;
         whelk_pipeline_stdout(p, WHELK_STREAM);
@@ -522,7 +563,8 @@ static void w_lines(int argc, char **argv, int rss)
         size_t cap = 0;
         ssize_t k;
         FILE *f;
-        snprintf(cmd, sizeof cmd, "exec '%s' lines %lu", WRITER, n);
+        snprintf(cmd, sizeof cmd, "exec '%s' %s lines %lu", WRITER,
+                 writer_pin, n);
         if (!(f = popen(cmd, "r")))
             werr("popen: %s", strerror(errno));
         while ((k = getline(&line, &cap, f)) > 0) {
@@ -534,8 +576,13 @@ static void w_lines(int argc, char **argv, int rss)
             werr("writer failed");
 #ifdef BENCH_HAVE_LIBPIPELINE
     } else if (strcmp(peer, "libpipeline") == 0) {
-        pipeline *p = pipeline_new_command_args(WRITER, "lines", nbuf, (void *)0);
+        pipecmd *cmd = pipecmd_new(WRITER);
+        pipeline *p;
         const char *line;
+        int i;
+        for (i = 1; wargv[i]; i++)
+            pipecmd_arg(cmd, wargv[i]);
+        p = pipeline_new_commands(cmd, (void *)0);
         pipeline_want_out(p, -1);
         pipeline_start(p);
         while ((line = pipeline_readline(p)) != NULL) {
@@ -559,29 +606,72 @@ static void w_lines(int argc, char **argv, int rss)
 
 /* ============================================================ pipelines */
 
+/* PROG's path in PATH (the pinned stages exec it through the trampoline,
+ * which does no PATH search), or werr. */
+static char *which(const char *prog)
+{
+    const char *path = getenv("PATH");
+    char *copy, *dir, *save = NULL, *found = NULL;
+    char buf[4096];
+
+    if (!path || !(copy = strdup(path)))
+        werr("no PATH to find %s in", prog);
+    for (dir = strtok_r(copy, ":", &save); dir && !found;
+         dir = strtok_r(NULL, ":", &save)) {
+        snprintf(buf, sizeof buf, "%s/%s", *dir ? dir : ".", prog);
+        if (access(buf, X_OK) == 0)
+            found = strdup(buf);
+    }
+    free(copy);
+    if (!found)
+        werr("%s not found in PATH", prog);
+    return found;
+}
+
 static void w_pipeline(int argc, char **argv)
 {
     const char *peer;
-    char *stages[4][5] = {{"head", "-c", NULL, NULL},
-                          {"cat", NULL},
-                          {"cat", NULL},
-                          {"wc", "-c", NULL}};
+    char *plain[4][5] = {{"head", "-c", NULL, "/dev/zero", NULL},
+                         {"cat", NULL},
+                         {"cat", NULL},
+                         {"wc", "-c", NULL}};
+    char *pinned[4][8], cpus[2][16];
+    char *(*stages)[8] = pinned;
     char out[64] = "";
     double t0, dt;
     unsigned long expect;
+    int i, j;
 
     if (argc < 3)
         werr("usage: pipeline PEER SIZE BYTES");
     peer = argv[0];
-    stages[0][2] = argv[1];
-    stages[0][3] = "/dev/zero";
+    plain[0][2] = argv[1];
     expect = parse_ul(argv[2]);
+    /* the stages, pinned or not; no PATH search in the trampoline, so the
+     * programs are found before the clock starts */
+    snprintf(cpus[0], sizeof cpus[0], "%d", pin_w);
+    snprintf(cpus[1], sizeof cpus[1], "%d", pin_r);
+    for (i = 0; i < 4; i++) {
+        int k = 0;
+        if (pin_r >= 0) {
+            pinned[i][k++] = WRITER;
+            pinned[i][k++] = "exec";
+            pinned[i][k++] = cpus[i % 2]; /* W, R, W, R */
+            pinned[i][k++] = which(plain[i][0]);
+        } else {
+            pinned[i][k++] = plain[i][0];
+        }
+        for (j = 1; plain[i][j]; j++)
+            pinned[i][k++] = plain[i][j];
+        pinned[i][k] = NULL;
+    }
     t0 = now_s();
     if (strcmp(peer, "whelk") == 0) {
-        whelk_pipeline *p = whelk_pipe(
-            whelk_cmd_new("head", "-c", argv[1], "/dev/zero", NULL),
-            whelk_cmd_new("cat", NULL), whelk_cmd_new("cat", NULL),
-            whelk_cmd_new("wc", "-c", NULL), NULL);
+        whelk_pipeline *p =
+            whelk_pipe(whelk_cmd_newv((const char *const *)stages[0]),
+                       whelk_cmd_newv((const char *const *)stages[1]),
+                       whelk_cmd_newv((const char *const *)stages[2]),
+                       whelk_cmd_newv((const char *const *)stages[3]), NULL);
         whelk_error *err = NULL;
         whelk_result *r = whelk_run(p, &err);
         if (!r)
@@ -593,7 +683,7 @@ static void w_pipeline(int argc, char **argv)
     } else if (strcmp(peer, "raw") == 0) {
         /* a hand-written chain: pipes, posix_spawnp, read, waitpid */
         pid_t pids[4];
-        int in = -1, fds[2], i, bad = 0;
+        int in = -1, fds[2], bad = 0;
         size_t got = 0;
         ssize_t k;
         for (i = 0; i < 4; i++) {
@@ -654,7 +744,7 @@ static void w_e2e(int argc, char **argv)
 {
     const char *peer, *kind;
     unsigned long n, expect;
-    char nbuf[32];
+    char nbuf[32] = "";
     size_t got = 0;
     double t0, dt;
 
@@ -667,8 +757,8 @@ static void w_e2e(int argc, char **argv)
     expect = strcmp(kind, "latin1") == 0 ? latin1_decoded_len(n) : n;
     t0 = now_s();
     if (strncmp(peer, "whelk", 5) == 0) {
-        whelk_pipeline *p = whelk_pipe(whelk_cmd_new(WRITER, kind, nbuf, NULL),
-                                       NULL);
+        whelk_pipeline *p = whelk_pipe(
+            whelk_cmd_newv((const char *const *)writer_argv(kind, nbuf)), NULL);
         whelk_error *err = NULL;
         whelk_result *r;
         if (strcmp(peer, "whelk-decode") == 0)
@@ -687,7 +777,7 @@ static void w_e2e(int argc, char **argv)
         whelk_pipeline_free(p);
     } else if (strcmp(peer, "raw-iconv") == 0) {
         /* 64 KiB reads, each converted by iconv into a growing buffer */
-        char *wargv[] = {WRITER, (char *)kind, nbuf, NULL};
+        char **wargv = writer_argv(kind, nbuf);
         static char in[65536 + 16];
         size_t have = 0, cap = 0;
         char *buf = NULL;
@@ -811,6 +901,15 @@ static void w_many(int argc, char **argv)
 static int worker(int argc, char **argv)
 {
     alarm(600); /* a hung peer must not hang `make bench` */
+    if (argc > 0 && strncmp(argv[0], "--pin=", 6) == 0) {
+        if (sscanf(argv[0] + 6, "%d,%d", &pin_r, &pin_w) != 2 || pin_r < 0 ||
+            pin_w < 0)
+            werr("bad %s", argv[0]);
+        pin_self(pin_r);
+        snprintf(writer_pin, sizeof writer_pin, "@%d", pin_w);
+        argc--;
+        argv++;
+    }
     if (argc < 1)
         werr("no worker given");
     if (strcmp(argv[0], "spawn") == 0)
@@ -841,6 +940,7 @@ typedef struct peer {
     const char *label;
     const char *argv[MAXARGS]; /* argv[0] NULL: skipped */
     const char *skip;          /* why it is skipped */
+    int place;                 /* index into places[], -1: not pinned */
     double v[MAXR];
     int nv;
     char err[256];
@@ -852,12 +952,37 @@ typedef struct section {
     char title[256];
     const char *unit;
     int sense; /* TIME or RATE */
-    peer peers[12];
-    int npeers;
-    int ref;  /* the reference row of the ratio column */
-    int main; /* the libwhelk row compared with every peer */
+    peer peers[24];
+    int npeers; /* entries of peers[]: rows times nplace */
+    int nplace; /* placements per row: 1, or nplaces for a placed section */
+    int placed; /* each row runs in every placement */
+    int ref;    /* the reference row of the ratio column */
+    int main;   /* the libwhelk row compared with every peer */
     int rounds;
 } section;
+
+/* Row i of s in placement k (k = 0 for an unplaced section). */
+#define ROW(s, i, k) (&(s)->peers[(i) * (s)->nplace + (k)])
+#define NROWS(s) ((s)->npeers / (s)->nplace)
+
+/* An argv element replaced by the placement's --pin=R,W (dropped in a
+ * section without placements). */
+static const char PIN[] = "<pin>";
+
+/* The placements: reader and writer CPUs.  Two CPUs of the driver's own
+ * affinity mask, or one placement on a one-CPU machine. */
+typedef struct place {
+    int r, w;
+    char label[64];  /* "one CPU", "two CPUs" */
+    char detail[96]; /* which CPUs */
+} place;
+static place places[2];
+static int nplaces;
+
+/* A row's spread: its largest distance from its median, in % of it. */
+#define SPREAD_WARN 15.0
+static char warnings[64][200];
+static int nwarnings;
 
 static section sec; /* the section being run */
 
@@ -870,7 +995,7 @@ typedef struct goal {
     char margin[64];
 } goal;
 
-static goal goals[32];
+static goal goals[48];
 static int ngoals;
 static int rounds = 7;
 static int rounds_fixed; /* --rounds or --quick: the same for every section */
@@ -911,28 +1036,39 @@ static int wanted(const char *key)
     return 0;
 }
 
-/* Add a peer: label, skip reason (NULL: available), then argv, NULL. */
-static peer *add(section *s, const char *label, const char *skip, ...)
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+/* Add a row: label, skip reason (NULL: available), then argv, NULL; in a
+ * placed section one peer per placement, PIN in argv made --pin=R,W. */
+static void add(section *s, const char *label, const char *skip, ...)
 {
-    peer *p = &s->peers[s->npeers++];
+    const char *args[MAXARGS];
     va_list ap;
     const char *a;
-    int i = 0;
+    int n = 0, k, i, j;
 
-    memset(p, 0, sizeof *p);
-    p->label = label;
-    p->skip = skip;
     va_start(ap, skip);
-    while ((a = va_arg(ap, const char *)) != NULL && i < MAXARGS - 1)
-        p->argv[i++] = a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < MAXARGS - 1)
+        args[n++] = a;
     va_end(ap);
-    p->argv[i] = NULL;
-    if (skip)
-        p->argv[0] = NULL;
-    return p;
+    for (k = 0; k < s->nplace; k++) {
+        peer *p = &s->peers[s->npeers++];
+        memset(p, 0, sizeof *p);
+        p->label = label;
+        p->skip = skip;
+        p->place = s->placed ? k : -1;
+        for (i = j = 0; i < n; i++) {
+            if (args[i] != PIN)
+                p->argv[j++] = args[i];
+            else if (s->placed)
+                p->argv[j++] =
+                    fmt("--pin=%d,%d", places[k].r, places[k].w);
+        }
+        p->argv[j] = NULL;
+        if (skip)
+            p->argv[0] = NULL;
+    }
 }
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...)
 {
     va_list ap;
@@ -1041,12 +1177,14 @@ static void run_section(section *s)
             if (!p->argv[0] || p->err[0])
                 continue;
             if (run_worker(p->argv, &v, p->err, sizeof p->err, NULL, 0) < 0) {
-                fprintf(stderr, "   %-44s FAILED: %s\n", p->label, p->err);
+                fprintf(stderr, "   %-44s %-8s FAILED: %s\n", p->label,
+                        p->place >= 0 ? places[p->place].label : "", p->err);
                 continue;
             }
             p->v[p->nv++] = v;
-            fprintf(stderr, "   round %d/%d  %-44s %10.4g %s\n", r + 1,
-                    s->rounds, p->label, v, s->unit);
+            fprintf(stderr, "   round %d/%d  %-44s %-8s %10.4g %s\n", r + 1,
+                    s->rounds, p->label,
+                    p->place >= 0 ? places[p->place].label : "", v, s->unit);
         }
     }
     for (i = 0; i < s->npeers; i++)
@@ -1088,21 +1226,82 @@ static double best(const section *s, const peer *p)
     return s->sense == TIME ? p->min : p->max;
 }
 
-static void print_section(const section *s)
+/* Largest distance of a run from the median, in % of the median. */
+static double spread(const peer *p)
 {
-    const peer *ref = &s->peers[s->ref], *m = &s->peers[s->main];
+    double up = p->max / p->med - 1, down = 1 - p->min / p->med;
+
+    return (up > down ? up : down) * 100;
+}
+
+static const char *spread_cell(const peer *p)
+{
+    static char bufs[4][64];
+    static int k;
+    char *b = bufs[k++ % 4];
+
+    snprintf(b, 64, "%s - %s (±%.0f%%%s)", num(p->min), num(p->max),
+             spread(p), spread(p) > SPREAD_WARN ? " !" : "");
+    return b;
+}
+
+/* A row whose spread is over ±15 %: a warning under the table, on
+ * standard error and in the summary, so that nobody quotes it.  1 if it
+ * warned. */
+static int check_spread(const section *s, const peer *p)
+{
+    char *w;
+
+    if (!ok(p) || spread(p) <= SPREAD_WARN || nwarnings >= 64)
+        return 0;
+    w = warnings[nwarnings++];
+    snprintf(w, sizeof warnings[0], "%s: %s%s%s: ±%.0f%%", s->key, p->label,
+             p->place >= 0 ? ", " : "",
+             p->place >= 0 ? places[p->place].label : "", spread(p));
+    fprintf(stderr, "WARNING: spread over ±%.0f%% of the median: %s\n",
+            SPREAD_WARN, w);
+    return 1;
+}
+
+static void print_placed(const section *s)
+{
+    int i, k;
+
+    printf("| peer |");
+    for (k = 0; k < s->nplace; k++)
+        printf(" %s: median | min - max (spread) | vs %s |", places[k].label,
+               ROW(s, s->ref, 0)->label);
+    printf("\n|---|");
+    for (k = 0; k < s->nplace; k++)
+        printf("---:|---:|---:|");
+    printf("\n");
+    for (i = 0; i < NROWS(s); i++) {
+        printf("| %s |", ROW(s, i, 0)->label);
+        for (k = 0; k < s->nplace; k++) {
+            const peer *p = ROW(s, i, k), *ref = ROW(s, s->ref, k);
+            if (p->skip)
+                printf(" skipped | %s | |", p->skip);
+            else if (!ok(p))
+                printf(" FAILED | %s | |", p->err);
+            else
+                printf(" %s | %s | %s |", num(p->med), spread_cell(p),
+                       ok(ref) ? ratio(p->med / ref->med) : "-");
+        }
+        printf("\n");
+    }
+}
+
+static void print_plain(const section *s)
+{
+    const peer *ref = ROW(s, s->ref, 0), *m = ROW(s, s->main, 0);
     int i;
 
-    printf("\n### %s\n\n", s->title);
-    printf("%s, %d rounds, median and min-max.  %s.\n\n", s->unit, s->rounds,
-           s->sense == TIME ? "Lower is better; ratios are of times"
-                            : "Higher is better; ratios are of rates");
-    printf("| peer | median | min - max | vs %s | best vs best | libwhelk "
-           "vs peer |\n",
+    printf("| peer | median | min - max (spread) | vs %s | best vs best | "
+           "libwhelk vs peer |\n",
            ref->label);
     printf("|---|---:|---:|---:|---:|---:|\n");
-    for (i = 0; i < s->npeers; i++) {
-        const peer *p = &s->peers[i];
+    for (i = 0; i < NROWS(s); i++) {
+        const peer *p = ROW(s, i, 0);
         if (p->skip) {
             printf("| %s | skipped | %s | | | |\n", p->label, p->skip);
             continue;
@@ -1111,8 +1310,7 @@ static void print_section(const section *s)
             printf("| %s | FAILED | %s | | | |\n", p->label, p->err);
             continue;
         }
-        printf("| %s | %s | %s - %s | ", p->label, num(p->med), num(p->min),
-               num(p->max));
+        printf("| %s | %s | %s | ", p->label, num(p->med), spread_cell(p));
         if (ok(ref))
             printf("%s | %s |", ratio(p->med / ref->med),
                    ratio(best(s, p) / best(s, ref)));
@@ -1123,6 +1321,53 @@ static void print_section(const section *s)
         else
             printf(" |\n");
     }
+}
+
+/* The last n warnings, "; "-separated, without the section key. */
+static const char *spread_list(int n)
+{
+    static char buf[2048];
+    size_t len = 0;
+    int i;
+
+    buf[0] = '\0';
+    for (i = nwarnings - n; i < nwarnings && len < sizeof buf; i++) {
+        const char *w = strchr(warnings[i], ':');
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s",
+                                i > nwarnings - n ? "; " : "",
+                                w ? w + 2 : warnings[i]);
+    }
+    return buf;
+}
+
+static void print_section(const section *s)
+{
+    int i, n;
+
+    printf("\n### %s\n\n", s->title);
+    printf("%s, %d rounds, median, min - max and the spread (the largest "
+           "distance of a round from the median).  %s.",
+           s->unit, s->rounds,
+           s->sense == TIME ? "Lower is better; ratios are of times"
+                            : "Higher is better; ratios are of rates");
+    if (s->placed && nplaces > 1)
+        printf("  Placements: %s; %s.", places[0].detail, places[1].detail);
+    else if (s->placed)
+        printf("  Placement: %s.", places[0].detail);
+    else
+        printf("  Not pinned.");
+    printf("\n\n");
+    if (s->placed)
+        print_placed(s);
+    else
+        print_plain(s);
+    for (i = 0, n = 0; i < s->npeers; i++)
+        n += check_spread(s, &s->peers[i]);
+    if (n)
+        printf("\n> **WARNING**: %d row%s spread over ±%.0f%% of %s median "
+               "(a noisy machine, do not quote): %s.\n",
+               n, n > 1 ? "s" : "", SPREAD_WARN, n > 1 ? "their" : "its",
+               spread_list(n));
     fflush(stdout);
 }
 
@@ -1161,13 +1406,53 @@ static void print_goals(void)
 {
     int i;
 
-    printf("\n### Goals of issue 6 (ratios of medians, measured side by side)\n\n");
+    printf("\n### Goals of issues 6 and 15 (ratios of medians, measured side by "
+           "side)\n\n");
     printf("| goal | medians | bests | target | result (on medians) |\n");
     printf("|---|---:|---:|---:|---|\n");
     for (i = 0; i < ngoals; i++)
         printf("| %s | %s | %s | %s | %s |\n", goals[i].what,
                goals[i].measured, goals[i].state < 0 ? "" : goals[i].bestof,
                goals[i].target, goals[i].margin);
+    printf("\n### Spread\n\n");
+    if (!nwarnings)
+        printf("Every row's rounds were within ±%.0f%% of its median.\n",
+               SPREAD_WARN);
+    else
+        printf("%d row%s spread more than ±%.0f%% around %s median (a noisy "
+               "machine; do not quote %s):\n\n",
+               nwarnings, nwarnings > 1 ? "s" : "", SPREAD_WARN,
+               nwarnings > 1 ? "their" : "its", nwarnings > 1 ? "them" : "it");
+    for (i = 0; i < nwarnings; i++)
+        printf("- %s\n", warnings[i]);
+}
+
+/* The placements: the first two CPUs this process may run on. */
+static void find_places(void)
+{
+    cpu_set_t set;
+    int c, found[2], n = 0;
+
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        for (c = 0; c < CPU_SETSIZE && n < 2; c++)
+            if (CPU_ISSET(c, &set))
+                found[n++] = c;
+    if (n == 0)
+        found[n++] = 0;
+    places[0].r = places[0].w = found[0];
+    snprintf(places[0].label, sizeof places[0].label, "one CPU");
+    snprintf(places[0].detail, sizeof places[0].detail,
+             "one CPU = reader and child both on CPU %d", found[0]);
+    nplaces = 1;
+    if (n == 2) {
+        places[1].r = found[0];
+        places[1].w = found[1];
+        snprintf(places[1].label, sizeof places[1].label, "two CPUs");
+        snprintf(places[1].detail, sizeof places[1].detail,
+                 "two CPUs = reader on CPU %d, child on CPU %d", found[0],
+                 found[1]);
+        nplaces = 2;
+    }
 }
 
 static void find_python(void)
@@ -1261,6 +1546,16 @@ static void print_machine(void)
     else
         printf("; Python %s (%s)\n", python_version, python);
     printf("- load average at start: %s\n", loadavg());
+    if (nplaces > 1)
+        printf("- placements of the streaming sections (every peer alike): "
+               "%s; %s; a pipeline's stages alternate child CPU, reader CPU; "
+               "spawn, memory, in-memory decoding and many-jobs sections are "
+               "not pinned\n",
+               places[0].detail, places[1].detail);
+    else
+        printf("- placements: this process may run on one CPU only, so the "
+               "streaming sections have one placement (%s)\n",
+               places[0].detail);
     printf("- rounds: %d%s%s; every measurement is a fresh worker process, "
            "peers interleaved round-robin\n",
            rounds,
@@ -1271,13 +1566,29 @@ static void print_machine(void)
 
 /* ------------------------------------------------------------- sections */
 
-static void new_section(const char *key, const char *unit, int sense)
+static void new_section(const char *key, const char *unit, int sense,
+                        int placed)
 {
     memset(&sec, 0, sizeof sec);
     sec.key = key;
     sec.unit = unit;
     sec.sense = sense;
     sec.rounds = rounds;
+    sec.placed = placed;
+    sec.nplace = placed ? nplaces : 1;
+}
+
+/* add_goal for rows a and b (b < 0: a alone) of a section, in each of its
+ * placements. */
+static void add_goals(const char *what, int a, int b, double target, int le,
+                      const char *unit)
+{
+    int k;
+
+    for (k = 0; k < sec.nplace; k++)
+        add_goal(sec.placed ? fmt("%s (%s)", what, places[k].label) : what,
+                 ROW(&sec, a, k), b < 0 ? NULL : ROW(&sec, b, k), target, le,
+                 unit);
 }
 
 /* More rounds for a section whose runs are cheap or noisy. */
@@ -1295,7 +1606,7 @@ static void section_spawn(int big)
     const char *W = self_exe;
 
     new_section(big ? "spawn-big" : "spawn", "microseconds per spawn+wait",
-                TIME);
+                TIME, 0);
     snprintf(sec.title, sizeof sec.title,
              "1%s. spawn+wait of a static no-libc child, %s (up to %s spawns "
              "per round%s)",
@@ -1307,12 +1618,12 @@ static void section_spawn(int big)
         "spawn", "whelk-null", iters, budget, b, NULL);
     add(&sec, "libwhelk whelk_run, default capture", NULL, W, "--worker",
         "spawn", "whelk-capture", iters, budget, b, NULL);
-    sec.ref = sec.npeers;
+    sec.ref = NROWS(&sec);
+    add(&sec, "floor: bare vfork + execve + waitpid", NULL, W, "--worker",
+        "spawn", "vfork", iters, budget, b, NULL);
     add(&sec, "posix_spawn + waitpid", NULL, W, "--worker", "spawn",
         "posix_spawn", iters, budget, b, NULL);
     add(&sec, "fork + execve + waitpid", NULL, W, "--worker", "spawn", "fork",
-        iters, budget, b, NULL);
-    add(&sec, "vfork + execve + waitpid", NULL, W, "--worker", "spawn", "vfork",
         iters, budget, b, NULL);
     add(&sec, "libpipeline pipeline_run", LIBPIPELINE_SKIP, W, "--worker",
         "spawn", "libpipeline", iters, budget, b, NULL);
@@ -1325,9 +1636,11 @@ static void section_spawn(int big)
     more_rounds(big ? 9 : 15);
     run_section(&sec);
     print_section(&sec);
-    add_goal(big ? "spawn+wait, 1 GiB parent: whelk_run / posix_spawn"
-                 : "spawn+wait, small parent: whelk_run / posix_spawn",
-             &sec.peers[0], &sec.peers[sec.ref], 0.85, 1, "x");
+    add_goals(big ? "spawn+wait, 1 GiB parent: whelk_run (std fds /dev/null) "
+                    "/ vfork floor"
+                  : "spawn+wait, small parent: whelk_run (std fds /dev/null) "
+                    "/ vfork floor",
+              0, sec.ref, 1.10, 1, "x");
 }
 
 static void section_capture(void)
@@ -1335,28 +1648,25 @@ static void section_capture(void)
     unsigned long n = quick ? 128 * MIB : GIB;
     const char *ns = fmt("%lu", n), *W = self_exe;
 
-    new_section("capture", "GB/s captured", RATE);
+    new_section("capture", "GB/s captured", RATE, 1);
     snprintf(sec.title, sizeof sec.title,
              "2. capture of a %lu MiB stream from a static writer child",
              n / MIB);
-    add(&sec, "libwhelk whelk_run (default capture)", NULL, W, "--worker",
+    add(&sec, "libwhelk whelk_run (default capture)", NULL, W, "--worker", PIN,
         "capture", "whelk", ns, NULL);
     add(&sec, "raw 64 KiB read loop, doubling buffer", NULL, W, "--worker",
-        "capture", "raw", ns, NULL);
-    add(&sec, "GLib g_spawn_sync", GLIB_SKIP, W, "--worker", "capture", "glib",
-        ns, NULL);
+        PIN, "capture", "raw", ns, NULL);
+    add(&sec, "GLib g_spawn_sync", GLIB_SKIP, W, "--worker", PIN, "capture",
+        "glib", ns, NULL);
     add(&sec, "Python subprocess.run(capture_output=True)", python_skip,
-        python, PYBENCH, "capture", WRITER, ns, NULL);
+        python, PYBENCH, PIN, "capture", WRITER, ns, NULL);
     sec.main = 0;
     sec.ref = 1;
     run_section(&sec);
     print_section(&sec);
-    add_goal("capture: whelk_run / raw read loop", &sec.peers[0],
-             &sec.peers[1], 0.9, 0, "x");
-    add_goal("capture: whelk_run / GLib g_spawn_sync", &sec.peers[0],
-             &sec.peers[2], 2, 0, "x");
-    add_goal("capture: whelk_run / Python subprocess.run", &sec.peers[0],
-             &sec.peers[3], 2, 0, "x");
+    add_goals("capture: whelk_run / raw read loop", 0, 1, 0.9, 0, "x");
+    add_goals("capture: whelk_run / GLib g_spawn_sync", 0, 2, 2, 0, "x");
+    add_goals("capture: whelk_run / Python subprocess.run", 0, 3, 2, 0, "x");
 }
 
 static void section_lines(void)
@@ -1364,25 +1674,24 @@ static void section_lines(void)
     unsigned long n = quick ? 1000000 : 10000000;
     const char *ns = fmt("%lu", n), *W = self_exe;
 
-    new_section("lines", "nanoseconds per line", TIME);
+    new_section("lines", "nanoseconds per line", TIME, 1);
     snprintf(sec.title, sizeof sec.title,
              "3a. line callbacks over %lu lines (16 bytes on average) from a "
              "static writer child",
              n);
-    add(&sec, "libwhelk on_line, WHELK_STREAM", NULL, W, "--worker", "lines",
-        "whelk", ns, NULL);
-    add(&sec, "raw read() + memchr loop", NULL, W, "--worker", "lines", "raw",
+    add(&sec, "libwhelk on_line, WHELK_STREAM", NULL, W, "--worker", PIN,
+        "lines", "whelk", ns, NULL);
+    add(&sec, "raw read() + memchr loop", NULL, W, "--worker", PIN, "lines",
+        "raw", ns, NULL);
+    add(&sec, "popen + getline", NULL, W, "--worker", PIN, "lines", "getline",
         ns, NULL);
-    add(&sec, "popen + getline", NULL, W, "--worker", "lines", "getline", ns,
-        NULL);
     add(&sec, "libpipeline pipeline_readline", LIBPIPELINE_SKIP, W, "--worker",
-        "lines", "libpipeline", ns, NULL);
+        PIN, "lines", "libpipeline", ns, NULL);
     sec.main = 0;
     sec.ref = 1;
     run_section(&sec);
     print_section(&sec);
-    add_goal("lines: on_line / raw read+memchr", &sec.peers[0], &sec.peers[1],
-             1.3, 1, "x");
+    add_goals("lines: on_line / raw read+memchr", 0, 1, 1.15, 1, "x");
 }
 
 static void section_rss(void)
@@ -1392,7 +1701,8 @@ static void section_rss(void)
     unsigned long n = (total / bytes) * k;
     const char *ns = fmt("%lu", n), *W = self_exe;
 
-    new_section("rss", "peak RSS of the reading process (VmHWM), MiB", TIME);
+    new_section("rss", "peak RSS of the reading process (VmHWM), MiB", TIME,
+                0);
     snprintf(sec.title, sizeof sec.title,
              "3b. peak memory while streaming %lu MiB (%lu lines), each in a "
              "fresh process",
@@ -1410,9 +1720,9 @@ static void section_rss(void)
     print_section(&sec);
     /* the goal is on the worst run, not the median */
     sec.peers[0].med = sec.peers[0].min = sec.peers[0].max;
-    add_goal(fmt("streaming %lu MiB with WHELK_STREAM: peak RSS (worst run)",
-                 n / k * bytes / MIB),
-             &sec.peers[0], NULL, 16, 1, " MiB");
+    add_goals(fmt("streaming %lu MiB with WHELK_STREAM: peak RSS (worst run)",
+                  n / k * bytes / MIB),
+              0, -1, 16, 1, " MiB");
 }
 
 static void section_pipeline(void)
@@ -1421,21 +1731,20 @@ static void section_pipeline(void)
     unsigned long n = quick ? 128 * MIB : GIB;
     const char *ns = fmt("%lu", n), *W = self_exe;
 
-    new_section("pipeline", "seconds", TIME);
+    new_section("pipeline", "seconds", TIME, 1);
     snprintf(sec.title, sizeof sec.title,
              "4. pipeline `head -c %s /dev/zero | cat | cat | wc -c`", size);
-    add(&sec, "libwhelk whelk_run (4 stages)", NULL, W, "--worker", "pipeline",
-        "whelk", size, ns, NULL);
-    add(&sec, "hand-written posix_spawnp chain", NULL, W, "--worker",
+    add(&sec, "libwhelk whelk_run (4 stages)", NULL, W, "--worker", PIN,
+        "pipeline", "whelk", size, ns, NULL);
+    add(&sec, "hand-written posix_spawnp chain", NULL, W, "--worker", PIN,
         "pipeline", "raw", size, ns, NULL);
     sec.main = 0;
     sec.ref = 1;
     /* a 3% goal on a 2-CPU machine running 4 busy processes */
-    more_rounds(21);
+    more_rounds(11);
     run_section(&sec);
     print_section(&sec);
-    add_goal("pipeline: whelk_run / posix_spawn chain", &sec.peers[0],
-             &sec.peers[1], 1.03, 1, "x");
+    add_goals("pipeline: whelk_run / posix_spawn chain", 0, 1, 1.03, 1, "x");
 }
 
 static void section_decode(void)
@@ -1443,7 +1752,7 @@ static void section_decode(void)
     unsigned long n = quick ? 32 * MIB : 256 * MIB;
     const char *ns = fmt("%lu", n);
 
-    new_section("decode", "GB/s of input", RATE);
+    new_section("decode", "GB/s of input", RATE, 0);
     snprintf(sec.title, sizeof sec.title,
              "5a. decoding in memory, %lu MiB in 64 KiB chunks (Latin-1: ~5%% "
              "high bytes; UTF-8: ~5%% multibyte characters)",
@@ -1464,10 +1773,9 @@ static void section_decode(void)
     sec.ref = 1;
     run_section(&sec);
     print_section(&sec);
-    add_goal("decoding Latin-1: libwhelk decoder / glibc iconv", &sec.peers[0],
-             &sec.peers[1], 3, 0, "x");
-    add_goal("UTF-8 validation (decoder), ASCII-heavy", &sec.peers[2], NULL, 1,
-             0, " GB/s");
+    add_goals("decoding Latin-1: libwhelk decoder / glibc iconv", 0, 1, 3, 0,
+              "x");
+    add_goals("UTF-8 validation (decoder), ASCII-heavy", 2, -1, 1, 0, " GB/s");
 }
 
 static void section_e2e(void)
@@ -1475,20 +1783,20 @@ static void section_e2e(void)
     unsigned long n = quick ? 32 * MIB : 256 * MIB;
     const char *ns = fmt("%lu", n), *W = self_exe;
 
-    new_section("e2e", "GB/s of input", RATE);
+    new_section("e2e", "GB/s of input", RATE, 1);
     snprintf(sec.title, sizeof sec.title,
              "5b. decoding end to end: whelk_run capturing %lu MiB from a "
              "static writer child",
              n / MIB);
     add(&sec, "libwhelk whelk_run, decode ISO-8859-1", NULL, W, "--worker",
-        "e2e", "whelk-decode", "latin1", ns, NULL);
-    add(&sec, "raw read loop + iconv, ISO-8859-1", NULL, W, "--worker", "e2e",
-        "raw-iconv", "latin1", ns, NULL);
+        PIN, "e2e", "whelk-decode", "latin1", ns, NULL);
+    add(&sec, "raw read loop + iconv, ISO-8859-1", NULL, W, "--worker", PIN,
+        "e2e", "raw-iconv", "latin1", ns, NULL);
     add(&sec, "libwhelk whelk_run, Latin-1 bytes undecoded", NULL, W,
-        "--worker", "e2e", "whelk-bytes", "latin1", ns, NULL);
-    add(&sec, "libwhelk whelk_run, decode UTF-8", NULL, W, "--worker", "e2e",
-        "whelk-decode", "utf8", ns, NULL);
-    add(&sec, "raw read loop + iconv, UTF-8", NULL, W, "--worker", "e2e",
+        "--worker", PIN, "e2e", "whelk-bytes", "latin1", ns, NULL);
+    add(&sec, "libwhelk whelk_run, decode UTF-8", NULL, W, "--worker", PIN,
+        "e2e", "whelk-decode", "utf8", ns, NULL);
+    add(&sec, "raw read loop + iconv, UTF-8", NULL, W, "--worker", PIN, "e2e",
         "raw-iconv", "utf8", ns, NULL);
     sec.main = 0;
     sec.ref = 1;
@@ -1502,7 +1810,7 @@ static void section_many(void)
     const char *ns = fmt("%lu", n), *W = self_exe;
     int i;
 
-    new_section("many", "milliseconds for all jobs", TIME);
+    new_section("many", "milliseconds for all jobs", TIME, 0);
     snprintf(sec.title, sizeof sec.title,
              "6. %lu short jobs (static child)", n);
     add(&sec, "libwhelk whelk_run_many N=2, std fds /dev/null", NULL, W,
@@ -1523,9 +1831,9 @@ static void section_many(void)
     run_section(&sec);
     print_section(&sec);
     for (i = 0; i < 2; i++)
-        add_goal(i ? "many short jobs: whelk_run_many N=4 / raw loop"
-                   : "many short jobs: whelk_run_many N=2 / raw loop",
-                 &sec.peers[i], &sec.peers[4], 1.1, 1, "x");
+        add_goals(i ? "many short jobs: whelk_run_many N=4 / raw loop"
+                    : "many short jobs: whelk_run_many N=2 / raw loop",
+                  i, 4, 1.1, 1, "x");
 }
 
 static void usage(void)
@@ -1572,6 +1880,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "whelk-bench: build the helpers first (make bench)\n");
         return 2;
     }
+    find_places();
     find_python();
     print_machine();
     if (wanted("spawn"))
