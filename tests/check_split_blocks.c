@@ -128,7 +128,7 @@ static void check_input(size_t max_line, const char *in, size_t len,
  * of letters, alone and followed by more lines of every short length. */
 START_TEST(test_newline_at_every_offset)
 {
-    char in[256], what[64];
+    char in[512], what[64];
     size_t off, len, k;
     int crlf;
 
