@@ -14,6 +14,7 @@
  *   7. errors
  *   8. shells           (whelk_shell: defaults shared by many commands)
  *   9. many at once     (whelk_run_many)
+ *  10. the host drives the data (pull, feed, FILE streams, popen)
  *
  * Conventions that hold for every function below:
  *   - Setters copy the strings and bytes they are given; the caller keeps
@@ -95,6 +96,12 @@ WHELK_API const char *whelk_version(unsigned *num);
  *                    goes wherever its stderr goes
  *   WHELK_STREAM     read by the library and given to callbacks, but not
  *                    kept in the result: memory does not grow with output
+ *   WHELK_PULL       pipeline stdout only: the host reads it through the
+ *                    handle (whelk_proc_read, _read_line, _peek, the
+ *                    stdout stream, whelk_popen "r")
+ *   WHELK_FEED       pipeline stdin only: the host writes it through the
+ *                    handle (whelk_proc_write, the stdin stream,
+ *                    whelk_popen "w")
  */
 #define WHELK_CAPTURE 16
 #define WHELK_NULL 17
@@ -102,6 +109,8 @@ WHELK_API const char *whelk_version(unsigned *num);
 #define WHELK_TO_STDOUT 19
 #define WHELK_TO_STDERR 20
 #define WHELK_STREAM 21
+#define WHELK_PULL 22
+#define WHELK_FEED 23
 
 /* Error kinds: whelk_error_kind().  Zero is never a kind. */
 enum whelk_error_kind {
@@ -278,13 +287,15 @@ WHELK_API void whelk_pipeline_stdin_file(whelk_pipeline *p, const char *path);
 /* whelk_pipeline_stdin_fd -- stage 0 reads the caller's descriptor. */
 WHELK_API void whelk_pipeline_stdin_fd(whelk_pipeline *p, int fd);
 
-/* whelk_pipeline_stdin -- WHELK_NULL (default) or WHELK_INHERIT. */
+/* whelk_pipeline_stdin -- WHELK_NULL (default), WHELK_INHERIT, or
+ * WHELK_FEED (the host writes it while the run goes: whelk_proc_write). */
 WHELK_API void whelk_pipeline_stdin(whelk_pipeline *p, int dest);
 
 /*
  * whelk_pipeline_stdout -- where the last stage's stdout goes:
- * WHELK_CAPTURE (default), WHELK_STREAM, WHELK_NULL, WHELK_INHERIT, or
- * WHELK_TO_STDERR (1>&2: wherever the last stage's stderr goes).
+ * WHELK_CAPTURE (default), WHELK_STREAM, WHELK_NULL, WHELK_INHERIT,
+ * WHELK_TO_STDERR (1>&2: wherever the last stage's stderr goes), or
+ * WHELK_PULL (the host reads it while the run goes: whelk_proc_read).
  */
 WHELK_API void whelk_pipeline_stdout(whelk_pipeline *p, int dest);
 
@@ -691,6 +702,93 @@ static inline void whelk_die_on_error(const whelk_error *e, void *progname)
 WHELK_API size_t whelk_run_many(whelk_pipeline *const *pipelines, size_t n,
                                 size_t max_parallel, whelk_result **results,
                                 whelk_error **errors);
+
+/* ===================================================================== */
+/* 10. The host drives the data: pull, feed                               */
+/* ===================================================================== */
+
+/*
+ * With stdout WHELK_PULL and/or stdin WHELK_FEED, the host reads the last
+ * stage's output and writes the first stage's input through a whelk_start
+ * handle, in its own code and its own thread.  While the host waits in one
+ * of the calls below, the run's one loop keeps going: stderr is captured,
+ * callbacks are called, stdin bytes are written, stages are reaped and the
+ * deadline is watched -- so no size or order of output can deadlock a host
+ * that pulls.
+ *
+ * timeout_ms means what it means for whelk_proc_step: -1 waits as long as
+ * it takes, 0 not at all.  When it passes, the call returns -1 with errno
+ * EAGAIN and has consumed nothing: never a half line or half a character.
+ * The run's own deadline still holds: when it passes, output ends (0) and
+ * whelk_proc_wait reports WHELK_E_TIMEOUT.  End of output (0) is not
+ * success: whelk_proc_wait gives the verdict.
+ *
+ * Pulled output is decoded when stdout decoding is on (as a capture would
+ * be); it is given neither to callbacks nor to the result.  whelk_proc_wait
+ * with output left unread discards the rest by closing the pipe, as `head`
+ * does: a last stage that dies of SIGPIPE because of it has not failed.
+ * The same with whelk_run or whelk_run_many, which have no handle to pull
+ * with (all output is discarded, and a WHELK_FEED stdin is empty).
+ *
+ * These calls may not be made from a callback of the same run (line,
+ * chunk): they fail with EINVAL there.  Pulling and feeding are not
+ * thread-safe on one handle; use it from one thread at a time.
+ */
+
+/*
+ * whelk_proc_read -- read up to n bytes of the run's output into buf.
+ * Returns the number of bytes (> 0; decoded text is cut at a character
+ * boundary when n allows), 0 at the end of output, or -1 with errno:
+ * EAGAIN (timeout_ms passed), EINVAL (proc is NULL, stdout is not
+ * WHELK_PULL, or called from a callback of the run).
+ */
+WHELK_API ssize_t whelk_proc_read(whelk_proc *proc, void *buf, size_t n,
+                                  int timeout_ms);
+
+/*
+ * whelk_proc_read_line -- the next line of the run's output, with the rules
+ * of line callbacks: "\n" or "\r\n" removed, a last line without newline
+ * flagged WHELK_LINE_NO_EOL, lines longer than max_line given in pieces
+ * flagged WHELK_LINE_CUT, stage the last stage's index, stream
+ * WHELK_STDOUT.  line->text is NUL-terminated and valid until the next
+ * read, peek or write on the handle.  Returns 1 (a line), 0 (end of
+ * output), or -1 with errno as whelk_proc_read.
+ */
+WHELK_API int whelk_proc_read_line(whelk_proc *proc, whelk_line *line,
+                                   int timeout_ms);
+
+/*
+ * whelk_proc_peek -- up to n bytes of what the next read returns, without
+ * consuming them: *data points into the handle (valid until the next read,
+ * peek or write).  Fewer than n only at the end of output.  Returns the
+ * number of bytes, or -1 with errno as whelk_proc_read (EAGAIN: fewer than
+ * n bytes had arrived when timeout_ms passed).
+ */
+WHELK_API ssize_t whelk_proc_peek(whelk_proc *proc, const void **data,
+                                  size_t n, int timeout_ms);
+
+/*
+ * whelk_proc_write -- write up to n bytes to the run's stdin (WHELK_FEED).
+ * Takes what fits in the pipe, waiting (and pumping output meanwhile, into
+ * a pull the host will read later) while there is no room.  With a stdin
+ * encoding, data is UTF-8 converted as it is taken (a character split
+ * across two writes is fine).  Returns the number of bytes taken (> 0 when
+ * n > 0), or -1 with errno: EPIPE (the first stage no longer reads: never
+ * SIGPIPE in the host), EAGAIN (timeout_ms passed, nothing taken), EBADF
+ * (stdin was closed with whelk_proc_close_stdin), EILSEQ (not UTF-8, or not
+ * representable in the encoding), EINVAL (as whelk_proc_read, for stdin).
+ */
+WHELK_API ssize_t whelk_proc_write(whelk_proc *proc, const void *data,
+                                   size_t n, int timeout_ms);
+
+/*
+ * whelk_proc_close_stdin -- end the run's stdin (the first stage sees end
+ * of file once the bytes taken are written).  Does not wait.  0, or -1 with
+ * errno: EINVAL (stdin is not WHELK_FEED), EILSEQ (the last bytes written
+ * were an incomplete UTF-8 character; stdin is closed all the same).
+ * Closing twice is harmless.  whelk_proc_wait closes it too.
+ */
+WHELK_API int whelk_proc_close_stdin(whelk_proc *proc);
 
 #ifdef __cplusplus
 }

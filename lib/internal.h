@@ -75,6 +75,8 @@ enum whelk_io_kind {
     IO_TO_STDOUT = WHELK_TO_STDOUT,
     IO_TO_STDERR = WHELK_TO_STDERR,
     IO_STREAM = WHELK_STREAM,
+    IO_PULL = WHELK_PULL,
+    IO_FEED = WHELK_FEED,
     IO_FILE = 100,
     IO_FD,
     IO_BYTES
@@ -271,6 +273,7 @@ typedef struct whelk_stream {
     uint64_t offset; /* bytes read so far (decode offsets) */
     int line_cb, chunk_cb;
     int grown; /* its pipe was enlarged (a big stream) */
+    int pull;  /* WHELK_PULL: read only while the host waits (hostio.c) */
 } whelk_stream;
 
 /* Everything made for one attempt before spawning. */
@@ -287,6 +290,7 @@ typedef struct whelk_plan {
     whelk_buf in_data; /* encoded stdin bytes (owned copy if converted) */
     const unsigned char *in_ptr;
     size_t in_len;
+    int feed; /* WHELK_FEED: in_fd is written by the host (hostio.c) */
 } whelk_plan;
 /* Validates p and prepares the attempt; NULL and *err on failure (nothing
  * left open). */
@@ -345,8 +349,13 @@ struct whelk_proc {
     whelk_buf decoded;   /* decoder output */
     whelk_buf *tails;    /* per stage: last bytes of captured stderr */
     int nopidfd_backoff;
-    size_t in_off;       /* stdin bytes written */
-    int64_t timer_armed; /* what tfd is set to */
+    size_t in_off;           /* stdin bytes written */
+    int64_t timer_armed;     /* what tfd is set to */
+    struct whelk_host *host; /* pull and feed state (hostio.c), or NULL */
+    int in_loop;   /* the loop is running: calls on the handle from its
+                      callbacks are refused */
+    int host_head; /* the host stopped pulling before the end of output:
+                      a SIGPIPE death of the last stage is no failure */
 };
 
 WHELK_INTERNAL int64_t whelk__now_ms(void);
@@ -366,6 +375,9 @@ WHELK_INTERNAL void whelk__proc_release(whelk_proc *pr);
 /* Set the timerfd of whelk_proc_fd to the next event of the run. */
 WHELK_INTERNAL void whelk__proc_arm(whelk_proc *pr);
 WHELK_INTERNAL int whelk__proc_signal(whelk_proc *pr, int sig);
+/* write(2) that cannot raise SIGPIPE in the host (EPIPE instead). */
+WHELK_INTERNAL ssize_t whelk__write_nosigpipe(int fd, const void *buf,
+                                              size_t len);
 /* Statuses -> error (or NULL when the run succeeded).  Takes the result
  * into the error when failing, else leaves it in pr. */
 WHELK_INTERNAL whelk_error *whelk__verdict(whelk_proc *pr);

@@ -6,6 +6,7 @@
  * timer descriptors are made per run.
  */
 #include "internal.h"
+#include "hostio.h"
 
 #include <poll.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ static int launch(whelk_pipeline *const *pipelines, size_t k, slot *sl,
     errors[k] = NULL;
     sl->pr = whelk_start(pipelines[k], &errors[k]);
     sl->index = k;
+    if (sl->pr)
+        whelk__host_detach(sl->pr); /* no handle: nobody pulls or feeds */
     return sl->pr != NULL;
 }
 

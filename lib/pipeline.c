@@ -139,7 +139,7 @@ void whelk_pipeline_stdin(whelk_pipeline *p, int dest)
 {
     if (!WHELK_PIPE_OK(p))
         return;
-    if (dest != WHELK_NULL && dest != WHELK_INHERIT) {
+    if (dest != WHELK_NULL && dest != WHELK_INHERIT && dest != WHELK_FEED) {
         whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
                          "invalid stdin source %d", dest);
         return;
@@ -171,6 +171,7 @@ void whelk_pipeline_stdout(whelk_pipeline *p, int dest)
     case WHELK_STREAM:
     case WHELK_NULL:
     case WHELK_INHERIT:
+    case WHELK_PULL:
     case WHELK_TO_STDERR: whelk__io_set(&p->out, dest); return;
     default:
         whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,

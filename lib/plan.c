@@ -373,6 +373,7 @@ static int plan_stdin(builder *b)
     case IO_FILE: return open_file(b, p->in.path, O_RDONLY);
     case IO_FD: return borrow(b, p->in.fd, 0);
     case IO_BYTES:
+    case IO_FEED:
         child = make_pipe(b, 1, &mine);
         if (child < 0)
             return -1;
@@ -382,6 +383,7 @@ static int plan_stdin(builder *b)
             return -1;
         }
         pl->in_fd = mine;
+        pl->feed = p->in.kind == IO_FEED;
         return child;
     default: return devnull(b);
     }
@@ -445,6 +447,14 @@ static int plan_fds(builder *b)
         } else if (p->out.kind == IO_CAPTURE || p->out.kind == IO_STREAM) {
             fds[i][1] =
                 add_stream(b, i, WHELK_STDOUT, p->out.kind == IO_CAPTURE);
+        } else if (p->out.kind == IO_PULL) {
+            /* the host reads it: no callbacks, no capture */
+            fds[i][1] = add_stream(b, i, WHELK_STDOUT, 0);
+            if (fds[i][1] >= 0) {
+                whelk_stream *s = &pl->streams[pl->nstreams - 1];
+                s->pull = 1;
+                s->line_cb = s->chunk_cb = 0;
+            }
         } else {
             fds[i][1] = plan_stdout(b);
         }
@@ -543,6 +553,17 @@ static whelk_error *encode_stdin(const whelk_pipeline *p, whelk_plan *pl)
     size_t bad = 0;
     int e;
 
+    if (p->in.kind == IO_FEED && p->in_encoding) {
+        /* fed bytes are encoded as they come (hostio.c): check the name */
+        e = whelk__encode(p->in_encoding, "", 0, &pl->in_data, &bad);
+        whelk__buf_free(&pl->in_data);
+        if (e == ENOMEM)
+            return (whelk_error *)&whelk__nomem_error;
+        if (e)
+            return whelk__error_new(WHELK_E_INVALID, e, WHELK_NO_STAGE, NULL,
+                                    "unknown encoding \"%s\"", p->in_encoding);
+        return NULL;
+    }
     if (p->in.kind != IO_BYTES)
         return NULL;
     if (!p->in_encoding) {

@@ -8,6 +8,7 @@
  * and output can deadlock it, and it needs no thread and no signal handler.
  */
 #include "internal.h"
+#include "hostio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -274,6 +275,8 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
     }
     /* text is what decoded before any invalid byte: it is kept and its
      * lines delivered before a STRICT failure stops the run */
+    if (s->pull && tlen && whelk__host_pulled(pr, text, tlen) < 0)
+        goto nomem;
     if (s->keep && tlen && capture(pr, s, text, tlen) < 0)
         goto nomem;
     if (s->line_cb) {
@@ -374,7 +377,7 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
 
 /* write(2) that cannot kill the host with SIGPIPE: SIGPIPE is blocked in
  * this thread for the call and a SIGPIPE it raised is consumed. */
-static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
+ssize_t whelk__write_nosigpipe(int fd, const void *buf, size_t len)
 {
     sigset_t pipeset, old, pending;
     int was_pending, e;
@@ -415,8 +418,8 @@ static void write_stdin(whelk_proc *pr)
         close_stdin(pl);
         return;
     }
-    n = write_nosigpipe(pl->in_fd, pl->in_ptr + pr->in_off,
-                        left > (1u << 20) ? (1u << 20) : left);
+    n = whelk__write_nosigpipe(pl->in_fd, pl->in_ptr + pr->in_off,
+                               left > (1u << 20) ? (1u << 20) : left);
     if (n < 0) {
         /* EPIPE: the reader is gone, which is its business, not an error */
         if (errno != EAGAIN && errno != EINTR)
@@ -555,7 +558,7 @@ static void fill_pollfds(whelk_proc *pr, struct pollfd *fds)
         fds[i].events = POLLIN;
         fds[i].revents = 0;
     }
-    fds[in_slot].fd = pl->in_fd;
+    fds[in_slot].fd = pl->feed ? whelk__host_feed_fd(pr) : pl->in_fd;
     fds[in_slot].events = POLLOUT;
     fds[in_slot].revents = 0;
     for (i = 0; i < pr->n; i++) {
@@ -588,10 +591,15 @@ static int handle(whelk_proc *pr, const struct pollfd *fds, int rc)
 
     if (rc > 0) {
         for (i = 0; i < ns; i++)
-            if (fds[i].revents && pl->streams[i].fd >= 0)
+            if (fds[i].revents && pl->streams[i].fd >= 0 &&
+                (!pl->streams[i].pull || whelk__host_pulling(pr)))
                 read_stream(pr, &pl->streams[i]);
-        if (fds[in_slot].revents && pl->in_fd >= 0)
-            write_stdin(pr);
+        if (fds[in_slot].revents && pl->in_fd >= 0) {
+            if (pl->feed)
+                whelk__host_feed_ready(pr);
+            else
+                write_stdin(pr);
+        }
     }
     for (i = 0; i < pr->n; i++) {
         whelk_stage *s = &pr->stages[i];
@@ -607,16 +615,31 @@ static int handle(whelk_proc *pr, const struct pollfd *fds, int rc)
 int whelk__proc_handle(whelk_proc *pr, const struct pollfd *fds)
 {
     size_t i, n = whelk__proc_nfds(pr);
-    int rc = 0;
+    int rc = 0, was = pr->in_loop, done;
 
     if (pr->finished)
         return 1;
     for (i = 0; i < n; i++)
         rc += fds[i].revents != 0;
-    return handle(pr, fds, rc);
+    pr->in_loop = 1;
+    done = handle(pr, fds, rc);
+    pr->in_loop = was;
+    return done;
 }
 
+static int pump(whelk_proc *pr, int timeout_ms);
+
 int whelk__pump(whelk_proc *pr, int timeout_ms)
+{
+    int was = pr->in_loop, done;
+
+    pr->in_loop = 1; /* callbacks run: calls on this handle are refused */
+    done = pump(pr, timeout_ms);
+    pr->in_loop = was;
+    return done;
+}
+
+static int pump(whelk_proc *pr, int timeout_ms)
 {
     struct pollfd *fds = pr->pfds;
     int64_t now = whelk__now_ms();

@@ -5,6 +5,7 @@
  * retry, the shell's error hook).
  */
 #include "internal.h"
+#include "hostio.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -40,6 +41,7 @@ static void proc_free(whelk_proc *pr)
     free(pr->stages);
     whelk__buf_free(&pr->scratch);
     whelk__buf_free(&pr->decoded);
+    whelk__host_free(pr->host);
     whelk_result_free(pr->result);
     whelk_error_free(pr->fail);
     free(pr);
@@ -216,6 +218,7 @@ whelk_result *whelk_proc_wait(whelk_proc *pr, whelk_error **err)
         whelk_result *r;
         whelk_error *e;
 
+        whelk__host_detach(pr); /* unread output is discarded */
         while (!whelk__pump(pr, -1))
             ;
         e = whelk__verdict(pr);
@@ -308,7 +311,8 @@ int whelk_proc_fd(const whelk_proc *cpr)
         ok = 0;
     for (i = 0; ok && i < pr->plan->nstreams; i++)
         ok = watch(pr->epfd, pr->plan->streams[i].fd, EPOLLIN) == 0;
-    if (ok)
+    /* a fed stdin is written by the host itself, not the loop */
+    if (ok && !pr->plan->feed)
         ok = watch(pr->epfd, pr->plan->in_fd, EPOLLOUT) == 0;
     for (i = 0; ok && i < pr->n; i++)
         if (!pr->stages[i].reaped)

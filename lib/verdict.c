@@ -40,7 +40,8 @@ static size_t cause(const whelk_proc *pr)
     for (i = n; i-- > 0;) {
         const whelk_status *st = &pr->result->st[i];
         int ok = st->sig == 0 && code_ok(pr->p->cmds[i], st->code);
-        if (!ok && !(st->sig == SIGPIPE && i < n - 1))
+        /* the host that stopped pulling is the last stage's reader */
+        if (!ok && !(st->sig == SIGPIPE && (i < n - 1 || pr->host_head)))
             blame = i;
     }
     return blame;

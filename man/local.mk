@@ -20,10 +20,16 @@ WHELK_MAN_PAGES = \
 	man/whelk_error.3 \
 	man/whelk_stream.3 \
 	man/whelk_shell.3 \
-	man/whelk_run_many.3
+	man/whelk_run_many.3 \
+	man/whelk_host.3
 
 ## One link page per function name.
 WHELK_MAN_LINKS = \
+	man/whelk_proc_read.3 \
+	man/whelk_proc_read_line.3 \
+	man/whelk_proc_peek.3 \
+	man/whelk_proc_write.3 \
+	man/whelk_proc_close_stdin.3 \
 	man/whelk_cmd_arg.3 \
 	man/whelk_cmd_chdir.3 \
 	man/whelk_cmd_clearenv.3 \

@@ -1,0 +1,631 @@
+/*
+ * hostio.c -- the host drives the data: a WHELK_PULL stdout is read through
+ * the handle (whelk_proc_read, _read_line, _peek), a WHELK_FEED stdin is
+ * written through it (whelk_proc_write, _close_stdin).
+ *
+ * There is still one loop (pump.c).  While the host waits in one of these
+ * calls, the loop runs here: it keeps capturing stderr, calling callbacks,
+ * reaping and watching the deadline, so no size or order of output can
+ * deadlock a host that pulls.  The pulled stream is read only while the host
+ * waits for it (or waits for room in stdin, so that a host writing through
+ * `cat` into its own pull never deadlocks); what is read is decoded as a
+ * capture would be and kept here until the host takes it.  Memory is what
+ * the host asks for: one read of the pipe beyond a line (max_line) or a
+ * peek, plus the output of `cat` that arrived while a write waited.
+ */
+#define _GNU_SOURCE
+#include "hostio.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Input taken per write when stdin is encoded (the encoded copy waits
+ * here until the pipe takes it). */
+#define ENCODE_CHUNK (64 * 1024)
+
+struct whelk_host {
+    /* pull */
+    whelk_buf in;    /* pulled text; in.data[off..len) is not read yet */
+    size_t off;      /* start of the unread text */
+    size_t scan;     /* in.data[off..scan) holds no newline */
+    int pulling;     /* the host waits: the loop reads the pulled stream */
+    size_t saved_at; /* a byte replaced by the NUL after a cut line */
+    char saved;      /* ... and its value (restored at the next call) */
+    int has_saved;
+    /* feed */
+    int feeding;   /* the host waits for room in stdin */
+    int room;      /* the loop saw stdin writable */
+    whelk_buf out; /* encoded bytes not yet written */
+    size_t out_off;
+    iconv_t cd;    /* UTF-8 -> the stdin encoding, or (iconv_t)-1 */
+    char carry[4]; /* an incomplete UTF-8 character at a write's end */
+    size_t ncarry;
+    int closing; /* close stdin once out is written */
+    int closed;  /* the host closed stdin */
+    int broken;  /* the first stage stopped reading (EPIPE) */
+};
+
+void whelk__host_free(struct whelk_host *h)
+{
+    if (!h)
+        return;
+    whelk__buf_free(&h->in);
+    whelk__buf_free(&h->out);
+    if (h->cd != (iconv_t)-1)
+        iconv_close(h->cd);
+    free(h);
+}
+
+/* The host state of pr, made on first use; NULL (ENOMEM). */
+static struct whelk_host *host(whelk_proc *pr)
+{
+    struct whelk_host *h = pr->host;
+
+    if (h)
+        return h;
+    if (!(h = whelk__calloc(1, sizeof *h))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    h->cd = (iconv_t)-1;
+    pr->host = h;
+    return h;
+}
+
+static whelk_stream *pull_stream(const whelk_proc *pr)
+{
+    size_t i;
+
+    if (!pr->plan)
+        return NULL;
+    for (i = 0; i < pr->plan->nstreams; i++)
+        if (pr->plan->streams[i].pull)
+            return &pr->plan->streams[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------- loop hooks */
+
+int whelk__host_pulling(const whelk_proc *pr)
+{
+    return pr->host && pr->host->pulling;
+}
+
+int whelk__host_pulled(whelk_proc *pr, const char *text, size_t len)
+{
+    struct whelk_host *h = host(pr);
+
+    if (!h)
+        return -1;
+    if (h->off && h->off == h->in.len) {
+        h->in.len = h->off = h->scan = 0;
+    } else if (h->off && h->in.cap - h->in.len <= len) {
+        /* room at the front: move the unread text there */
+        memmove(h->in.data, h->in.data + h->off, h->in.len - h->off);
+        h->in.len -= h->off;
+        h->scan -= h->off;
+        h->off = 0;
+        h->in.data[h->in.len] = '\0';
+    }
+    return whelk__buf_add(&h->in, text, len);
+}
+
+int whelk__host_feed_fd(const whelk_proc *pr)
+{
+    const struct whelk_host *h = pr->host;
+
+    if (!h || !(h->feeding || h->out_off < h->out.len))
+        return -1;
+    return pr->plan->in_fd;
+}
+
+static void close_in(whelk_proc *pr)
+{
+    if (pr->plan->in_fd >= 0) {
+        close(pr->plan->in_fd);
+        pr->plan->in_fd = -1;
+    }
+}
+
+/* Write what is left of encoded bytes; -1 (errno) when stdin broke. */
+static int flush_out(whelk_proc *pr, struct whelk_host *h)
+{
+    while (h->out_off < h->out.len) {
+        ssize_t n = whelk__write_nosigpipe(
+            pr->plan->in_fd, h->out.data + h->out_off, h->out.len - h->out_off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n < 0) {
+            /* EPIPE: the first stage stopped reading */
+            h->broken = 1;
+            h->out.len = h->out_off = 0;
+            close_in(pr);
+            return -1;
+        }
+        h->out_off += (size_t)n;
+    }
+    h->out.len = h->out_off = 0;
+    if (h->closing)
+        close_in(pr);
+    return 0;
+}
+
+void whelk__host_feed_ready(whelk_proc *pr)
+{
+    struct whelk_host *h = pr->host;
+
+    if (!h)
+        return;
+    if (h->out_off < h->out.len)
+        (void)flush_out(pr, h);
+    h->room = 1;
+}
+
+void whelk__host_detach(whelk_proc *pr)
+{
+    whelk_stream *s = pull_stream(pr);
+    struct whelk_host *h = pr->host;
+
+    if (s && s->fd >= 0) {
+        /* unread output: the host stops reading, like `head` */
+        close(s->fd);
+        s->fd = -1;
+        pr->host_head = 1;
+    }
+    if (h) {
+        h->in.len = h->off = h->scan = 0;
+        h->has_saved = 0;
+    }
+    if (pr->plan && pr->plan->feed && pr->plan->in_fd >= 0) {
+        if (h && h->out_off < h->out.len)
+            h->closing = 1; /* the loop writes what was taken, then closes */
+        else
+            close_in(pr);
+    }
+}
+
+/* ------------------------------------------------------- waiting */
+
+typedef int (*ready_fn)(whelk_proc *pr, size_t arg);
+
+/* Run the loop until ready(pr, arg) or the run is over (0), or until
+ * timeout_ms passed (-1, EAGAIN).  0 ms: one look without waiting. */
+static int pump_until(whelk_proc *pr, ready_fn ready, size_t arg,
+                      int timeout_ms)
+{
+    int64_t end = timeout_ms < 0 ? -1 : whelk__now_ms() + timeout_ms;
+    int passes = 0;
+
+    for (;;) {
+        int wait = -1;
+        if (ready(pr, arg) || pr->finished)
+            return 0;
+        if (end >= 0) {
+            int64_t now = whelk__now_ms();
+            if (passes && now >= end) {
+                errno = EAGAIN;
+                return -1;
+            }
+            wait = now >= end ? 0 : (int)(end - now);
+        }
+        whelk__pump(pr, wait);
+        if (pr->tfd >= 0)
+            whelk__proc_arm(pr);
+        passes++;
+    }
+}
+
+/* ------------------------------------------------------------ pull */
+
+static size_t unread(const struct whelk_host *h)
+{
+    return h->in.len - h->off;
+}
+
+static int pull_ended(const whelk_proc *pr)
+{
+    const whelk_stream *s = pull_stream(pr);
+
+    return !s || s->fd < 0;
+}
+
+/* More than arg unread bytes, or the end of output. */
+static int have_more(whelk_proc *pr, size_t arg)
+{
+    return unread(pr->host) > arg || pull_ended(pr);
+}
+
+/* Common entry of the pull calls: the handle may be used now.  0, or -1
+ * with errno. */
+static int pull_begin(whelk_proc *pr, struct whelk_host **hp)
+{
+    struct whelk_host *h;
+
+    if (!pr || pr->in_loop || !pull_stream(pr)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!(h = host(pr)))
+        return -1;
+    if (h->has_saved) {
+        h->in.data[h->saved_at] = h->saved;
+        h->has_saved = 0;
+    }
+    *hp = h;
+    return 0;
+}
+
+/* Wait until more than have bytes are unread (or the end). */
+static int pull_more(whelk_proc *pr, struct whelk_host *h, size_t have,
+                     int timeout_ms)
+{
+    int rc;
+
+    h->pulling = 1;
+    rc = pump_until(pr, have_more, have, timeout_ms);
+    h->pulling = 0;
+    return rc;
+}
+
+static int decoded(const whelk_proc *pr)
+{
+    const whelk_stream *s = pull_stream(pr);
+
+    return s && s->dec;
+}
+
+ssize_t whelk_proc_read(whelk_proc *pr, void *buf, size_t n, int timeout_ms)
+{
+    struct whelk_host *h;
+    size_t k;
+
+    if (pull_begin(pr, &h) < 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    if (!unread(h) && pull_more(pr, h, 0, timeout_ms) < 0)
+        return -1;
+    if (!(k = unread(h)))
+        return 0; /* end of output */
+    if (k > n) {
+        k = n;
+        /* decoded text is given in whole characters when they fit */
+        while (decoded(pr) && k > 0 &&
+               ((unsigned char)h->in.data[h->off + k] & 0xC0) == 0x80)
+            k--;
+        if (!k)
+            k = n;
+    }
+    memcpy(buf, h->in.data + h->off, k);
+    h->off += k;
+    if (h->scan < h->off)
+        h->scan = h->off;
+    return (ssize_t)k;
+}
+
+ssize_t whelk_proc_peek(whelk_proc *pr, const void **data, size_t n,
+                        int timeout_ms)
+{
+    struct whelk_host *h;
+
+    if (pull_begin(pr, &h) < 0)
+        return -1;
+    while (unread(h) < n && !pull_ended(pr))
+        if (pull_more(pr, h, unread(h), timeout_ms) < 0)
+            return -1;
+    if (data)
+        *data = h->in.data ? h->in.data + h->off : "";
+    return (ssize_t)(unread(h) < n ? unread(h) : n);
+}
+
+/* The length of a piece of a line longer than max_line starting at t (as
+ * lines.c: up to 3 bytes shorter so as not to cut a UTF-8 character). */
+static size_t piece(size_t max, const char *t, int utf8)
+{
+    size_t k = max;
+
+    if (!utf8)
+        return max;
+    while (k > 0 && max - k < 3 && ((unsigned char)t[k] & 0xC0) == 0x80)
+        k--;
+    return k > 0 && ((unsigned char)t[k] & 0xC0) != 0x80 ? k : max;
+}
+
+/* Give the line in.data[off, off + len), consuming it and end more bytes. */
+static void give_line(whelk_proc *pr, struct whelk_host *h, whelk_line *line,
+                      size_t len, size_t end, unsigned flags)
+{
+    char *t = h->in.data + h->off;
+
+    if (end == 0) {
+        /* a cut piece: its next byte is unread, put back at the next call */
+        h->saved_at = h->off + len;
+        h->saved = t[len];
+        h->has_saved = 1;
+    }
+    t[len] = '\0';
+    line->stage = pr->n - 1;
+    line->stream = WHELK_STDOUT;
+    line->text = t;
+    line->len = len;
+    line->flags = flags;
+    h->off += len + end;
+    if (h->scan < h->off)
+        h->scan = h->off;
+}
+
+int whelk_proc_read_line(whelk_proc *pr, whelk_line *line, int timeout_ms)
+{
+    struct whelk_host *h;
+    size_t max;
+    int utf8;
+
+    if (pull_begin(pr, &h) < 0)
+        return -1;
+    if (!line) {
+        errno = EINVAL;
+        return -1;
+    }
+    max = pr->p->max_line;
+    utf8 = decoded(pr);
+    for (;;) {
+        size_t avail = unread(h);
+        char *t, *nl;
+
+        if (!avail) {
+            if (pull_ended(pr))
+                return 0;
+            if (pull_more(pr, h, 0, timeout_ms) < 0)
+                return -1;
+            continue;
+        }
+        t = h->in.data + h->off;
+        nl = memchr(h->in.data + h->scan, '\n', h->in.len - h->scan);
+        if (nl) {
+            size_t len = (size_t)(nl - t), end = 1;
+            if (len && t[len - 1] == '\r') {
+                len--;
+                end = 2;
+            }
+            if (len > max)
+                give_line(pr, h, line, piece(max, t, utf8), 0, WHELK_LINE_CUT);
+            else
+                give_line(pr, h, line, len, end, 0);
+            return 1;
+        }
+        h->scan = h->in.len;
+        if (avail > max + 1 || (avail == max + 1 && t[max] != '\r') ||
+            (avail > max && pull_ended(pr))) {
+            give_line(pr, h, line, piece(max, t, utf8), 0, WHELK_LINE_CUT);
+            return 1;
+        }
+        if (pull_ended(pr)) {
+            give_line(pr, h, line, avail, 0, WHELK_LINE_NO_EOL);
+            h->has_saved = 0; /* its NUL is the buffer's own */
+            return 1;
+        }
+        if (pull_more(pr, h, avail, timeout_ms) < 0)
+            return -1;
+    }
+}
+
+/* ------------------------------------------------------------ feed */
+
+static int feed_begin(whelk_proc *pr, struct whelk_host **hp)
+{
+    struct whelk_host *h;
+
+    if (!pr || pr->in_loop || !pr->plan || !pr->plan->feed) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!(h = host(pr)))
+        return -1;
+    if (h->closed) {
+        errno = EBADF;
+        return -1;
+    }
+    if (h->broken || pr->plan->in_fd < 0) {
+        errno = EPIPE;
+        return -1;
+    }
+    *hp = h;
+    return 0;
+}
+
+/* Room in stdin, encoded bytes written, or stdin gone. */
+static int has_room(whelk_proc *pr, size_t arg)
+{
+    const struct whelk_host *h = pr->host;
+
+    (void)arg;
+    return pr->plan->in_fd < 0 || (h->room && h->out_off == h->out.len);
+}
+
+/* Wait for room in stdin (pumping output into the pull meanwhile). */
+static int feed_wait(whelk_proc *pr, struct whelk_host *h, int timeout_ms)
+{
+    int rc;
+
+    h->room = 0;
+    h->feeding = h->pulling = 1;
+    rc = pump_until(pr, has_room, 0, timeout_ms);
+    h->feeding = h->pulling = 0;
+    if (rc == 0 && pr->plan->in_fd < 0) {
+        errno = EPIPE;
+        return -1;
+    }
+    return rc;
+}
+
+/* The length of data that is whole UTF-8 characters; the rest (at most 3
+ * bytes) is an incomplete character when *partial. */
+static size_t whole_chars(const char *data, size_t len, int *partial)
+{
+    size_t ok = whelk__utf8_valid_prefix((const unsigned char *)data, len);
+    size_t rest = len - ok, need;
+    unsigned char c;
+
+    *partial = 0;
+    if (!rest || rest > 3)
+        return ok;
+    c = (unsigned char)data[ok];
+    need = c >= 0xC2 && c <= 0xDF   ? 2
+           : c >= 0xE0 && c <= 0xEF ? 3
+           : c >= 0xF0 && c <= 0xF4 ? 4
+                                    : 0;
+    /* a valid start of a longer character cut by the end of the data */
+    if (need > rest &&
+        whelk__utf8_valid_prefix((const unsigned char *)data + ok, rest) == 0) {
+        size_t i;
+        for (i = 1; i < rest; i++)
+            if (((unsigned char)data[ok + i] & 0xC0) != 0x80)
+                return ok;
+        *partial = 1;
+    }
+    return ok;
+}
+
+/* Encode up to ENCODE_CHUNK bytes of data into h->out; the number of input
+ * bytes taken, or -1 with errno (EILSEQ, ENOMEM). */
+static ssize_t encode_some(whelk_proc *pr, struct whelk_host *h,
+                           const char *data, size_t n)
+{
+    size_t take = n > ENCODE_CHUNK ? ENCODE_CHUNK : n, whole, start;
+    whelk_buf src = {0};
+    char *in, *o;
+    size_t left, room;
+    int partial;
+
+    if (h->cd == (iconv_t)-1) {
+        const char *cs = whelk__charset(pr->p->in_encoding);
+        if (!cs || (h->cd = iconv_open(cs, "UTF-8")) == (iconv_t)-1) {
+            h->cd = (iconv_t)-1;
+            errno = errno == ENOMEM ? ENOMEM : EINVAL;
+            return -1;
+        }
+    }
+    if (whelk__buf_add(&src, h->carry, h->ncarry) < 0 ||
+        whelk__buf_add(&src, data, take) < 0) {
+        whelk__buf_free(&src);
+        errno = ENOMEM;
+        return -1;
+    }
+    whole = whole_chars(src.data, src.len, &partial);
+    if (whole < src.len && !partial) {
+        whelk__buf_free(&src);
+        errno = EILSEQ;
+        return -1;
+    }
+    start = h->out.len;
+    if (whelk__buf_reserve(&h->out, whole * 4 + 16) < 0) {
+        whelk__buf_free(&src);
+        errno = ENOMEM;
+        return -1;
+    }
+    in = src.data;
+    left = whole;
+    o = h->out.data + h->out.len;
+    room = h->out.cap - h->out.len - 1;
+    if (left && iconv(h->cd, &in, &left, &o, &room) == (size_t)-1) {
+        /* not representable in the encoding (the input is valid UTF-8) */
+        h->out.len = start;
+        whelk__buf_free(&src);
+        errno = EILSEQ;
+        return -1;
+    }
+    h->out.len = (size_t)(o - h->out.data);
+    h->ncarry = src.len - whole;
+    memcpy(h->carry, src.data + whole, h->ncarry);
+    whelk__buf_free(&src);
+    return (ssize_t)take;
+}
+
+ssize_t whelk_proc_write(whelk_proc *pr, const void *data, size_t n,
+                         int timeout_ms)
+{
+    struct whelk_host *h;
+    int64_t end = timeout_ms < 0 ? -1 : whelk__now_ms() + timeout_ms;
+
+    if (feed_begin(pr, &h) < 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    if (!data) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (;;) {
+        int left = -1;
+        ssize_t k;
+
+        /* encoded bytes taken earlier go first */
+        if (h->out_off < h->out.len && flush_out(pr, h) < 0)
+            return -1;
+        if (h->out_off == h->out.len) {
+            if (pr->p->in_encoding) {
+                k = encode_some(pr, h, data, n);
+                if (k > 0 && flush_out(pr, h) < 0 && h->broken)
+                    return -1;
+                return k;
+            }
+            k = whelk__write_nosigpipe(pr->plan->in_fd, data, n);
+            if (k >= 0)
+                return k;
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN) {
+                h->broken = 1;
+                close_in(pr);
+                errno = EPIPE;
+                return -1;
+            }
+        }
+        if (end >= 0) {
+            int64_t now = whelk__now_ms();
+            left = now >= end ? 0 : (int)(end - now);
+        }
+        if (feed_wait(pr, h, left) < 0)
+            return -1;
+        if (h->broken || pr->plan->in_fd < 0) {
+            errno = EPIPE;
+            return -1;
+        }
+    }
+}
+
+int whelk_proc_close_stdin(whelk_proc *pr)
+{
+    struct whelk_host *h;
+    int incomplete;
+
+    if (!pr || pr->in_loop || !pr->plan || !pr->plan->feed) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!(h = host(pr)))
+        return -1;
+    if (h->closed)
+        return 0;
+    h->closed = 1;
+    incomplete = h->ncarry != 0;
+    h->ncarry = 0;
+    if (h->out_off < h->out.len && pr->plan->in_fd >= 0) {
+        (void)flush_out(pr, h);
+        h->closing = 1; /* the loop writes the rest, then closes */
+        if (h->out_off == h->out.len)
+            close_in(pr);
+    } else {
+        close_in(pr);
+    }
+    if (incomplete) {
+        errno = EILSEQ; /* the last bytes written were half a character */
+        return -1;
+    }
+    return 0;
+}
