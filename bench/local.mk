@@ -9,6 +9,10 @@
 ##   make bench BENCH_FLAGS='--quick'       smaller sizes, 3 rounds
 ##   make bench BENCH_FLAGS='--only spawn,many --rounds 3'
 ##
+## Every run keeps its ratios in bench/last-ratios.tsv and compares them
+## with the previous run's made with the same flags: run it twice in a row
+## to see whether the figures reproduce (issue 15).
+##
 ## The peers are optional: configure's HAVE_LIBPIPELINE and HAVE_GLIB say
 ## whether they are built in, python3 is looked up in PATH at run time; a
 ## missing peer is reported as skipped, with the reason.
@@ -52,9 +56,9 @@ bench/nolibc-writer$(EXEEXT): $(srcdir)/bench/nolibc-writer.c $(srcdir)/bench/ge
 	$(AM_V_CCLD)$(CC) $(BENCH_NOLIBC_CFLAGS) -o $@ $(srcdir)/bench/nolibc-writer.c
 
 bench: $(BENCH_PROGS) $(BENCH_CHILDREN)
-	bench/whelk-bench$(EXEEXT) $(BENCH_FLAGS)
+	bench/whelk-bench$(EXEEXT) --ratios bench/last-ratios.tsv $(BENCH_FLAGS)
 .PHONY: bench
 
-CLEANFILES = $(BENCH_PROGS) $(BENCH_CHILDREN)
+CLEANFILES = $(BENCH_PROGS) $(BENCH_CHILDREN) bench/last-ratios.tsv
 EXTRA_DIST += bench/nolibc-child.c bench/nolibc-writer.c bench/pybench.py \
 	bench/RESULTS.md

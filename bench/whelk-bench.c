@@ -8,10 +8,17 @@
  * bench/pybench.py), round-robin over the peers and over several rounds,
  * so that drift of the machine hits every peer alike and no peer inherits
  * another's heap, signal handlers or peak RSS.  It prints one Markdown
- * table per section (median, min-max, ratios) and a table of the goals of
- * issue 6 with PASS/MISS.
+ * table per section (median, min-max, spread, ratios), a warning for every
+ * row whose rounds spread more than ±15 % around its median, a table of
+ * the goals of issues 6 and 15 with PASS/MISS, and, given --ratios FILE
+ * that holds an earlier run with the same options, how far each ratio
+ * moved since (issue 15: two runs in a row within ±10 %).
  *
- *   whelk-bench [--rounds N] [--quick] [--only SECTION,...]
+ *   whelk-bench [--rounds N] [--quick] [--only SECTION,...] [--ratios FILE]
+ *
+ * The streaming sections (capture, lines, pipeline, e2e) run every peer in
+ * two CPU placements, reader and child on one CPU and on two different
+ * CPUs (see "placement" below); on a one-CPU machine in the one.
  *
  * Sections whose measurements are short or noisy (spawn, pipeline, many
  * jobs) run more rounds than the default 7 unless --rounds is given.
@@ -1263,6 +1270,154 @@ static int check_spread(const section *s, const peer *p)
     return 1;
 }
 
+/* ------------------------------------------------ run-to-run comparison */
+
+/*
+ * Every ratio of a row to its section's reference (medians) is kept, and
+ * at the end written to a file (--ratios FILE; `make bench` uses
+ * bench/last-ratios.tsv in the build tree).  When that file already holds
+ * a run made with the same options, the new ratios are compared with it
+ * first: `make bench` twice in a row says whether every ratio reproduced
+ * within ±10 % (issue 15).  The file is tab-separated text: a header
+ * "# options\tdate", then "section\tplacement\trow\tratio" lines.
+ */
+#define REPRO 10.0
+typedef struct kept {
+    char key[32], place[32], label[128];
+    double r, rb; /* ratio of the medians, of the best runs */
+} kept;
+static kept ratios_now[256], ratios_then[256];
+static int nnow, nthen;
+static const char *ratios_path;
+static char options[512]; /* the options of this run, for the header */
+static char then_date[600];
+static char run_date[64];
+
+static double best(const section *s, const peer *p);
+
+static void keep_ratio(const section *s, const peer *p, const peer *ref)
+{
+    kept *k;
+
+    if (nnow >= 256)
+        return;
+    k = &ratios_now[nnow++];
+    snprintf(k->key, sizeof k->key, "%s", s->key);
+    snprintf(k->place, sizeof k->place, "%s",
+             p->place >= 0 ? places[p->place].label : "-");
+    snprintf(k->label, sizeof k->label, "%s", p->label);
+    k->r = p->med / ref->med;
+    k->rb = best(s, p) / best(s, ref);
+}
+
+/* The previous run's ratios, if its options were the same as ours. */
+static void read_ratios(void)
+{
+    char line[512];
+    FILE *f;
+
+    if (!ratios_path || !(f = fopen(ratios_path, "r")))
+        return;
+    if (fgets(line, sizeof line, f) && strncmp(line, "# ", 2) == 0) {
+        char *tab = strchr(line, '\t');
+        line[strcspn(line, "\n")] = '\0';
+        if (tab) {
+            *tab = '\0';
+            snprintf(then_date, sizeof then_date, "%s", tab + 1);
+        }
+        if (strcmp(line + 2, options) != 0) {
+            snprintf(then_date, sizeof then_date, "other options: %s",
+                     line + 2);
+            fclose(f);
+            return;
+        }
+    }
+    while (nthen < 256 && fgets(line, sizeof line, f)) {
+        kept *k = &ratios_then[nthen];
+        char *a = strtok(line, "\t"), *b = strtok(NULL, "\t"),
+             *c = strtok(NULL, "\t"), *d = strtok(NULL, "\t"),
+             *e = strtok(NULL, "\t\n");
+        if (!a || !b || !c || !d || !e)
+            continue;
+        snprintf(k->key, sizeof k->key, "%s", a);
+        snprintf(k->place, sizeof k->place, "%s", b);
+        snprintf(k->label, sizeof k->label, "%s", c);
+        k->r = strtod(d, NULL);
+        k->rb = strtod(e, NULL);
+        nthen++;
+    }
+    fclose(f);
+}
+
+static void write_ratios(const char *date)
+{
+    FILE *f;
+    int i;
+
+    if (!ratios_path)
+        return;
+    if (!(f = fopen(ratios_path, "w"))) {
+        fprintf(stderr, "whelk-bench: cannot write %s: %s\n", ratios_path,
+                strerror(errno));
+        return;
+    }
+    fprintf(f, "# %s\t%s\n", options, date);
+    for (i = 0; i < nnow; i++)
+        fprintf(f, "%s\t%s\t%s\t%.6g\t%.6g\n", ratios_now[i].key,
+                ratios_now[i].place, ratios_now[i].label, ratios_now[i].r,
+                ratios_now[i].rb);
+    fclose(f);
+}
+
+static void print_comparison(void)
+{
+    int i, j, n = 0, bad = 0, badb = 0;
+
+    printf("\n### Reproducibility: ratios against the previous run\n\n");
+    if (!ratios_path) {
+        printf("Not compared (no --ratios file).\n");
+        return;
+    }
+    if (!nthen) {
+        printf("No previous run with the same options in %s%s%s%s: run it "
+               "again to compare.\n",
+               ratios_path, then_date[0] ? " (" : "", then_date,
+               then_date[0] ? ")" : "");
+        return;
+    }
+    printf("Each ratio (a row's median over its reference row's median) "
+           "against the same ratio in the previous run with the same options "
+           "(%s, %s).  Goal of issue 15: every one within ±%.0f%%.\n\n",
+           ratios_path, then_date, REPRO);
+    printf("| section | placement | row | previous | this run | change | "
+           "change of the bests |\n");
+    printf("|---|---|---|---:|---:|---:|---:|\n");
+    for (i = 0; i < nnow; i++)
+        for (j = 0; j < nthen; j++) {
+            const kept *a = &ratios_now[i], *b = &ratios_then[j];
+            double d, db;
+            if (strcmp(a->key, b->key) || strcmp(a->place, b->place) ||
+                strcmp(a->label, b->label))
+                continue;
+            d = (a->r / b->r - 1) * 100;
+            db = (a->rb / b->rb - 1) * 100;
+            n++;
+            bad += d > REPRO || d < -REPRO;
+            badb += db > REPRO || db < -REPRO;
+            printf("| %s | %s | %s | %s | %s | %+.1f%%%s | %+.1f%%%s |\n",
+                   a->key, a->place, a->label, ratio(b->r), ratio(a->r), d,
+                   d > REPRO || d < -REPRO ? " !" : "", db,
+                   db > REPRO || db < -REPRO ? " !" : "");
+            break;
+        }
+    printf("\n%d of %d ratios of medians within ±%.0f%% of the previous run "
+           "(%d of %d ratios of the best runs)%s\n",
+           n - bad, n, REPRO, n - badb, n,
+           bad ? "; the ones marked ! are not: a noisy machine or a real "
+                 "change."
+               : ".");
+}
+
 static void print_placed(const section *s)
 {
     int i, k;
@@ -1286,6 +1441,8 @@ static void print_placed(const section *s)
             else
                 printf(" %s | %s | %s |", num(p->med), spread_cell(p),
                        ok(ref) ? ratio(p->med / ref->med) : "-");
+            if (ok(p) && ok(ref) && i != s->ref)
+                keep_ratio(s, p, ref);
         }
         printf("\n");
     }
@@ -1314,6 +1471,8 @@ static void print_plain(const section *s)
         if (ok(ref))
             printf("%s | %s |", ratio(p->med / ref->med),
                    ratio(best(s, p) / best(s, ref)));
+        if (ok(ref) && i != s->ref)
+            keep_ratio(s, p, ref);
         else
             printf("- | - |");
         if (ok(m) && i != s->main)
@@ -1505,7 +1664,6 @@ static void print_machine(void)
     char line[512], model[256] = "?", thp[128] = "?";
     FILE *f;
     time_t t = time(NULL);
-    char date[64];
 
     uname(&u);
     if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
@@ -1523,9 +1681,9 @@ static void print_machine(void)
             thp[strcspn(thp, "\n")] = '\0';
         fclose(f);
     }
-    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+    strftime(run_date, sizeof run_date, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
     printf("## libwhelk benchmarks (`make bench`)\n\n");
-    printf("- date: %s\n", date);
+    printf("- date: %s\n", run_date);
     printf("- machine: Linux %s %s, %ld CPUs, %s\n", u.release, u.machine,
            sysconf(_SC_NPROCESSORS_ONLN), model);
     printf("- glibc %s; libwhelk %s; transparent hugepages: %s\n",
@@ -1839,7 +1997,8 @@ static void section_many(void)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: whelk-bench [--rounds N] [--quick] [--only LIST]\n"
+            "usage: whelk-bench [--rounds N] [--quick] [--only LIST] "
+            "[--ratios FILE]\n"
             "sections: spawn spawn-big capture lines rss pipeline decode e2e "
             "many\n");
     exit(2);
@@ -1866,10 +2025,16 @@ int main(int argc, char **argv)
             rounds_fixed = 1;
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
+        } else if (strcmp(argv[i], "--ratios") == 0 && i + 1 < argc) {
+            ratios_path = argv[++i];
         } else {
             usage();
         }
     }
+    /* what makes two runs comparable */
+    snprintf(options, sizeof options, "rounds %s%s%s%s",
+             rounds_fixed ? fmt("%d", rounds) : "default",
+             quick ? " --quick" : "", only ? " --only " : "", only ? only : "");
     k = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
     if (k <= 0) {
         perror("whelk-bench: /proc/self/exe");
@@ -1883,6 +2048,7 @@ int main(int argc, char **argv)
     find_places();
     find_python();
     print_machine();
+    read_ratios();
     if (wanted("spawn"))
         section_spawn(0);
     if (wanted("spawn-big"))
@@ -1902,6 +2068,8 @@ int main(int argc, char **argv)
     if (wanted("many"))
         section_many();
     print_goals();
+    print_comparison();
+    write_ratios(run_date);
     printf("\nWhole run: %.0f s; load average at the end: %s.\n",
            now_s() - t0, loadavg());
     return 0;
