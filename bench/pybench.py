@@ -5,7 +5,10 @@ Measures what CPython's subprocess module costs for the same work as the C
 peers, and prints one line, "OK <value>" or "ERR <reason>", like them:
 
   pybench.py version
-  pybench.py spawn CHILD ITERS BUDGET [--big]   microseconds per spawn+wait
+  pybench.py spawn CHILD ITERS BUDGET [--big] [--cpu]
+                                                 microseconds per spawn+wait
+                                                 (--cpu: of CPU, parent and
+                                                 child)
   pybench.py capture WRITER BYTES               GB/s captured
   pybench.py --pin=R,W MODE ...                  the same, this process pinned
                                                  to CPU R, the writer to CPU W
@@ -15,15 +18,23 @@ peers, and prints one line, "OK <value>" or "ERR <reason>", like them:
 """
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
 
 
-def spawn(child, iters, budget):
+def cpu_s():
+    a = resource.getrusage(resource.RUSAGE_SELF)
+    b = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+def spawn(child, iters, budget, cpu):
     for _ in range(3):
         subprocess.run([child], check=True)
     n = 0
+    c0 = cpu_s()
     t0 = time.monotonic()
     while n < iters:
         if subprocess.run([child]).returncode != 0:
@@ -31,6 +42,8 @@ def spawn(child, iters, budget):
         n += 1
         if n >= 10 and time.monotonic() - t0 > budget:
             break
+    if cpu:
+        return (cpu_s() - c0) / n * 1e6
     return (time.monotonic() - t0) / n * 1e6
 
 
@@ -61,8 +74,10 @@ def main(argv):
     if '--big' in argv:
         ballast = bytearray(b'\x01') * (1 << 30)  # 1 GiB, every page touched
         argv = [a for a in argv if a != '--big']
+    cpu = '--cpu' in argv
+    argv = [a for a in argv if a != '--cpu']
     if argv[1] == 'spawn':
-        v = spawn(argv[2], int(argv[3]), float(argv[4]))
+        v = spawn(argv[2], int(argv[3]), float(argv[4]), cpu)
     elif argv[1] == 'capture':
         v = capture(argv[2], int(argv[3]))
     else:
