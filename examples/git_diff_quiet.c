@@ -2,9 +2,10 @@
  * git_diff_quiet.c -- a command whose exit code is an answer, not a
  * failure.  `git diff --quiet` exits 0 when the work tree is clean and 1
  * when it has changes; anything else (128: not a repository, a bad
- * revision) is a real error.  whelk_cmd_ok_codes declares {0, 1} as
- * success for this one command, so checking stays on for everything
- * else, and the answer is read from whelk_result_exit_code.  The example
+ * revision) is a real error.  whelk_shell_sh_ok declares {0, 1} as
+ * success for this one call (whelk_cmd_ok_codes does the same for a
+ * command built step by step), so checking stays on for everything else,
+ * and the answer is read from whelk_result_exit_code.  The example
  * asks a clean tree, a changed tree, then a bad revision (an error even
  * with the ok codes), and finally shows what plain checking makes of
  * exit code 1.
@@ -21,19 +22,14 @@
 /* 1: changes, 0: clean, -1: error (printed). */
 static int has_changes(whelk_shell *sh, const char *rev)
 {
-    static const int ok[] = {0, 1};
-    whelk_cmd *cmd = whelk_shell_cmd(sh, "git", "diff", "--quiet", NULL);
-    whelk_pipeline *p;
-    whelk_result *r;
     whelk_error *err = NULL;
+    whelk_result *r;
     int code;
 
-    if (rev)
-        whelk_cmd_arg(cmd, rev);
-    whelk_cmd_ok_codes(cmd, ok, 2);
-    p = whelk_shell_pipe(sh, cmd, NULL);
-    r = whelk_run(p, &err);
-    whelk_pipeline_free(p);
+    /* {0, 1} count as success for this one call; a NULL rev ends the
+     * argument list early */
+    r = whelk_shell_sh_ok(sh, &err, WHELK_CODES(0, 1), "git", "diff",
+                          "--quiet", rev, NULL);
     if (!r) {
         printf("  error: %s (exit code %d)\n", whelk_error_message(err),
                whelk_error_exit_code(err));

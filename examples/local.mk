@@ -12,7 +12,9 @@ EXAMPLES_RUNNABLE = \
 	examples/pipeline_redirect \
 	examples/decode \
 	examples/timeout_async \
-	examples/parallel
+	examples/parallel \
+	examples/git_hook_env \
+	examples/pager
 
 noinst_PROGRAMS += $(EXAMPLES_RUNNABLE)
 
@@ -34,3 +36,7 @@ examples_timeout_async_SOURCES = examples/timeout_async.c
 examples_timeout_async_LDADD = lib/libwhelk.la
 examples_parallel_SOURCES = examples/parallel.c
 examples_parallel_LDADD = lib/libwhelk.la
+examples_git_hook_env_SOURCES = examples/git_hook_env.c examples/repo.h
+examples_git_hook_env_LDADD = lib/libwhelk.la
+examples_pager_SOURCES = examples/pager.c
+examples_pager_LDADD = lib/libwhelk.la

@@ -1,7 +1,8 @@
 ## fuzz/local.mk -- libFuzzer targets for the decoder and the line splitter
-## (issue 4), included by the top Makefile.am.
+## (issue 4) and the command-string splitter of whelk_cmd_new_argstr, held
+## against sh (issue 13), included by the top Makefile.am.
 ##
-##   make fuzz                    build both targets, run each for 60 s
+##   make fuzz                    build the targets, run each for 60 s
 ##   make fuzz FUZZ_SECONDS=20    ... for 20 s each
 ##   make fuzz CLANG=clang-14     with another clang
 ##   make fuzz-build              build them only
@@ -26,8 +27,14 @@ FUZZ_DEPS = $(FUZZ_LIB) $(top_srcdir)/lib/internal.h \
 	$(top_srcdir)/include/whelk.h $(top_builddir)/config.h
 FUZZ_OUT = $(top_builddir)/fuzz/out
 
+FUZZ_ARGSTR_LIB = $(top_srcdir)/lib/argstr.c $(top_srcdir)/lib/cmd.c \
+	$(top_srcdir)/lib/alloc.c
+FUZZ_ARGSTR_DEPS = $(FUZZ_ARGSTR_LIB) $(top_srcdir)/lib/argstr.h \
+	$(top_srcdir)/lib/internal.h $(top_srcdir)/include/whelk.h \
+	$(top_builddir)/config.h
+
 EXTRA_DIST += fuzz/fuzz_decode.c fuzz/fuzz_lines.c fuzz/decode.dict \
-	fuzz/lines.dict
+	fuzz/lines.dict fuzz/fuzz_argstr.c fuzz/argstr.dict
 
 $(FUZZ_OUT)/fuzz_decode: $(top_srcdir)/fuzz/fuzz_decode.c $(FUZZ_DEPS)
 	@$(MKDIR_P) $(FUZZ_OUT)
@@ -39,10 +46,16 @@ $(FUZZ_OUT)/fuzz_lines: $(top_srcdir)/fuzz/fuzz_lines.c $(FUZZ_DEPS)
 	$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -o $@ \
 	    $(top_srcdir)/fuzz/fuzz_lines.c $(FUZZ_LIB)
 
-fuzz-build: $(FUZZ_OUT)/fuzz_decode $(FUZZ_OUT)/fuzz_lines
+$(FUZZ_OUT)/fuzz_argstr: $(top_srcdir)/fuzz/fuzz_argstr.c $(FUZZ_ARGSTR_DEPS)
+	@$(MKDIR_P) $(FUZZ_OUT)
+	$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -o $@ \
+	    $(top_srcdir)/fuzz/fuzz_argstr.c $(FUZZ_ARGSTR_LIB)
+
+fuzz-build: $(FUZZ_OUT)/fuzz_decode $(FUZZ_OUT)/fuzz_lines \
+	$(FUZZ_OUT)/fuzz_argstr
 
 fuzz: fuzz-build
-	@failed=; for t in decode lines; do \
+	@failed=; for t in decode lines argstr; do \
 	    $(MKDIR_P) $(FUZZ_OUT)/corpus-$$t || exit 1; \
 	    echo "fuzz: fuzz_$$t for $(FUZZ_SECONDS) s"; \
 	    $(FUZZ_OUT)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \

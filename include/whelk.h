@@ -232,6 +232,50 @@ WHELK_API void whelk_cmd_stderr_fd(whelk_cmd *cmd, int fd);
  */
 WHELK_API void whelk_cmd_ok_codes(whelk_cmd *cmd, const int *codes, size_t n);
 
+/*
+ * whelk_cmd_new_argstr -- like whelk_cmd_new (never NULL), from one string
+ * of words with POSIX sh quoting: a command from configuration such as
+ * $PAGER, $EDITOR or git's core.pager ("less -R", "vim -c 'set ft=diff'").
+ *
+ * Words are split as sh's lexer splits them, with no expansion of any
+ * kind: blanks (space, tab) and unquoted newlines separate words; '...'
+ * keeps every byte; inside "...", a backslash before $ ` " \ gives that
+ * character (before anything else it stays); an unquoted backslash gives
+ * the next byte; a backslash-newline is removed.  $, `, *, ?, [ and ~ are
+ * ordinary characters (nothing is expanded, no file name is globbed), and
+ * VAR=value in front is not an assignment: the first word is the program.
+ * The string is copied.
+ *
+ * Refused, as WHELK_E_INVALID (errno EINVAL) when the command is run: a
+ * NULL string, one with no word (""), an unterminated quote, a trailing
+ * backslash, and what only a shell can run -- an unquoted | & ; < > ( )
+ * or a # that starts a word.  Run such strings with
+ * whelk_cmd_new("sh", "-c", words, NULL), knowing that sh expands them.
+ */
+WHELK_API whelk_cmd *whelk_cmd_new_argstr(const char *words);
+
+/*
+ * whelk_cmd_dup -- a copy of cmd with every setting (argv, environment
+ * changes, cwd, stderr, ok codes), owned by the caller: a template to
+ * make many similar commands from.  A descriptor given with
+ * whelk_cmd_stderr_fd is shared, not duplicated: the caller still keeps
+ * it open.  A problem remembered by cmd is remembered
+ * by the copy.  Never NULL (see whelk_cmd_new); a NULL cmd gives a copy
+ * whose run fails with WHELK_E_INVALID.
+ */
+WHELK_API whelk_cmd *whelk_cmd_dup(const whelk_cmd *cmd);
+
+/*
+ * whelk_cmd_unset_git_env -- unset, for this command, the variables that
+ * tie git to one repository: GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE,
+ * GIT_OBJECT_DIRECTORY, GIT_COMMON_DIR, GIT_CONFIG_PARAMETERS and the
+ * rest of what `git rev-parse --local-env-vars` prints.  A program run
+ * from a git hook inherits them, and every `git` it starts would then work
+ * on the hook's repository whatever its cwd or -C says.  Equivalent to
+ * whelk_cmd_setenv(cmd, name, NULL) for each of them.
+ */
+WHELK_API void whelk_cmd_unset_git_env(whelk_cmd *cmd);
+
 /* whelk_cmd_free -- free a command that was not given to a pipeline. */
 WHELK_API void whelk_cmd_free(whelk_cmd *cmd);
 
@@ -350,6 +394,14 @@ WHELK_API void whelk_pipeline_pgroup(whelk_pipeline *p, int on);
  * exhausted.
  */
 WHELK_API char *whelk_pipeline_tostring(const whelk_pipeline *p);
+
+/*
+ * whelk_pipeline_dup -- a copy of p with copies of its commands and every
+ * setting (stdin bytes copied; callbacks, hooks and their userdata, and
+ * caller descriptors shared), owned by the caller.  Never NULL (see
+ * whelk_pipe); a NULL p gives a copy whose run fails with WHELK_E_INVALID.
+ */
+WHELK_API whelk_pipeline *whelk_pipeline_dup(const whelk_pipeline *p);
 
 /*
  * whelk_pipeline_free -- free the pipeline and its commands.  It must not
@@ -486,6 +538,35 @@ WHELK_API whelk_result *whelk_sh(whelk_error **err, const char *program, ...)
     WHELK_SENTINEL;
 
 /*
+ * whelk_sh_ok -- whelk_sh, with the n exit codes (copied) that count as
+ * success for this one call: for programs that answer with their exit
+ * code, like `git diff --quiet` (1: there are changes) or `git config
+ * --get` (1: the key is not set).  Checking is on; any other code, or a
+ * signal, is an error as usual; n == 0 means just 0.  With WHELK_CODES:
+ *     r = whelk_sh_ok(&err, WHELK_CODES(0, 1), "git", "diff", "--quiet", NULL);
+ *     ... whelk_result_exit_code(r, 0) is the answer
+ */
+WHELK_API whelk_result *whelk_sh_ok(whelk_error **err, const int *codes,
+                                    size_t n, const char *program, ...)
+    WHELK_SENTINEL;
+
+/* WHELK_CODES(0, 1) -- the codes, count arguments of whelk_sh_ok and
+ * whelk_shell_sh_ok (a C99 compound literal: C only). */
+#define WHELK_CODES(...)                                                   \
+    ((const int[]){__VA_ARGS__}),                                          \
+        (sizeof((const int[]){__VA_ARGS__}) / sizeof(int))
+
+/*
+ * whelk_sh_unchecked -- whelk_sh with checking off for this one call: any
+ * exit status or signal gives a result (read it with
+ * whelk_result_exit_code and whelk_result_signal); only what stops the
+ * run itself is an error (the program not found, a timeout, ...).
+ */
+WHELK_API whelk_result *whelk_sh_unchecked(whelk_error **err,
+                                           const char *program, ...)
+    WHELK_SENTINEL;
+
+/*
  * whelk_start -- start the pipeline and return a handle to the run in
  * progress, or NULL and *err.  p must outlive the handle and must not be
  * changed until the handle is waited for.  Calls on_start.
@@ -554,6 +635,31 @@ WHELK_API const char *whelk_result_stderr(const whelk_result *r, size_t *len);
 
 /* whelk_result_truncated -- the streams (bits) cut by the capture limit. */
 WHELK_API int whelk_result_truncated(const whelk_result *r);
+
+/*
+ * whelk_result_stdout_line -- the first line of captured stdout without
+ * its line ending ("\n" or "\r\n"): what `$(git rev-parse HEAD)` gives a
+ * shell script.  The whole output when it has no newline; "" when it is
+ * empty.  Returns a new NUL-terminated string the caller frees with
+ * free(), its length in *len if len is not NULL; NULL (errno ENOMEM) if
+ * memory is exhausted.  r may be NULL (then "").
+ */
+WHELK_API char *whelk_result_stdout_line(const whelk_result *r, size_t *len);
+
+/*
+ * whelk_result_next_record -- the NUL-separated records of captured stdout
+ * (the -z output of git ls-files, git status, git diff --name-only; find
+ * -print0), one per call, without copying: each record points into the
+ * result and is NUL-terminated there.  *pos is where to go on: set it to 0
+ * for the first record.  Returns the record (its length in *len if len is
+ * not NULL; a record may be empty), or NULL after the last one.  A last
+ * record without a terminating NUL is a record too; the NUL ending the
+ * output does not start another one.
+ *     size_t pos = 0; const char *path;
+ *     while ((path = whelk_result_next_record(r, &pos, NULL)) != NULL) ...
+ */
+WHELK_API const char *whelk_result_next_record(const whelk_result *r,
+                                               size_t *pos, size_t *len);
 
 /* whelk_result_free -- free a result. */
 WHELK_API void whelk_result_free(whelk_result *r);
@@ -628,9 +734,10 @@ WHELK_API void whelk_shell_clearenv(whelk_shell *sh);
 WHELK_API void whelk_shell_chdir(whelk_shell *sh, const char *dir);
 
 /* Defaults for pipelines made with whelk_shell_pipe or run by
- * whelk_shell_sh: as the whelk_pipeline_* setters of that name.  Other
- * settings (kill grace, max line, capture limit, process group, chunk
- * callback) are set on each pipeline. */
+ * whelk_shell_sh: as the whelk_pipeline_* setters of that name, except
+ * that whelk_shell_decode of WHELK_STDOUT sets the stdin encoding too (see
+ * whelk_shell_stdin_encoding).  Other settings (kill grace, max line,
+ * capture limit, process group, chunk callback) are set on each pipeline. */
 WHELK_API void whelk_shell_check(whelk_shell *sh, int on);
 WHELK_API void whelk_shell_timeout(whelk_shell *sh, unsigned ms);
 WHELK_API void whelk_shell_decode(whelk_shell *sh, int streams,
@@ -667,6 +774,41 @@ WHELK_API whelk_pipeline *whelk_shell_pipe(whelk_shell *sh, whelk_cmd *first,
 WHELK_API whelk_result *whelk_shell_sh(whelk_shell *sh, whelk_error **err,
                                        const char *program, ...)
     WHELK_SENTINEL;
+
+/*
+ * whelk_shell_ok_codes -- the exit codes (copied) that count as success for
+ * commands made with whelk_shell_cmd (and whelk_shell_sh), as
+ * whelk_cmd_ok_codes; n == 0 restores just 0.
+ */
+WHELK_API void whelk_shell_ok_codes(whelk_shell *sh, const int *codes,
+                                    size_t n);
+
+/* whelk_shell_sh_ok / whelk_shell_sh_unchecked -- whelk_sh_ok and
+ * whelk_sh_unchecked with the shell's defaults and error hook; the call's
+ * codes (or checking off) win over the shell's. */
+WHELK_API whelk_result *whelk_shell_sh_ok(whelk_shell *sh, whelk_error **err,
+                                          const int *codes, size_t n,
+                                          const char *program, ...)
+    WHELK_SENTINEL;
+WHELK_API whelk_result *whelk_shell_sh_unchecked(whelk_shell *sh,
+                                                 whelk_error **err,
+                                                 const char *program, ...)
+    WHELK_SENTINEL;
+
+/*
+ * whelk_shell_stdin_encoding -- the stdin encoding of pipelines made
+ * through the shell, as whelk_pipeline_stdin_encoding (NULL: bytes go as
+ * given).  Until it is called, it follows the shell's stdout decoding:
+ * whelk_shell_decode(sh, WHELK_STDOUT, "ISO-8859-1", ...) also converts
+ * stdin text from UTF-8 to ISO-8859-1, as whelk's Shell(encoding=...)
+ * does, so that text written to `cat` comes back as it was.
+ */
+WHELK_API void whelk_shell_stdin_encoding(whelk_shell *sh,
+                                          const char *encoding);
+
+/* whelk_shell_unset_git_env -- whelk_cmd_unset_git_env for every command
+ * made through the shell. */
+WHELK_API void whelk_shell_unset_git_env(whelk_shell *sh);
 
 /*
  * whelk_die_on_error -- a ready error hook for script-like tools (`set -e`):

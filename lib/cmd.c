@@ -175,6 +175,36 @@ void whelk_cmd_chdir(whelk_cmd *cmd, const char *dir)
     cmd->cwd = d;
 }
 
+/* The variables that tie a git process to one repository, as `git rev-parse
+ * --local-env-vars` prints them (git 2.39): a program run from a git hook
+ * inherits them. */
+static const char *const git_local_env[] = {
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_PREFIX",
+    "GIT_INTERNAL_SUPER_PREFIX",
+    "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR",
+};
+
+void whelk_cmd_unset_git_env(whelk_cmd *cmd)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof git_local_env / sizeof git_local_env[0]; i++)
+        whelk_cmd_setenv(cmd, git_local_env[i], NULL);
+}
+
 void whelk__io_set(whelk_io *io, int kind)
 {
     free(io->path);
@@ -259,6 +289,55 @@ void whelk_cmd_ok_codes(whelk_cmd *cmd, const int *codes, size_t n)
     free(cmd->ok_codes);
     cmd->ok_codes = c;
     cmd->nok = n;
+}
+
+/* A copy of n bytes, or NULL with *bad set (n == 0 or src NULL: NULL). */
+static void *dup_bytes(const void *src, size_t n, int *bad)
+{
+    void *c;
+
+    if (!src || !n)
+        return NULL;
+    if (!(c = whelk__memdup(src, n)))
+        *bad = 1;
+    return c;
+}
+
+static char *dup_str(const char *s, int *bad)
+{
+    return s ? dup_bytes(s, strlen(s) + 1, bad) : NULL;
+}
+
+whelk_cmd *whelk_cmd_dup(const whelk_cmd *src)
+{
+    whelk_cmd *cmd;
+    size_t i;
+    int bad = 0;
+
+    if (src == &whelk__nomem_cmd)
+        return (whelk_cmd *)&whelk__nomem_cmd;
+    if (!(cmd = whelk__cmd_alloc()))
+        return (whelk_cmd *)&whelk__nomem_cmd;
+    if (!src) {
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
+                         "whelk_cmd_dup of a NULL command");
+        return cmd;
+    }
+    whelk__fault_copy(&cmd->fault, &src->fault); /* the original's first */
+    for (i = 0; i < src->argc; i++)
+        whelk__cmd_push(cmd, src->argv[i]);
+    cmd->clearenv = src->clearenv;
+    for (i = 0; i < src->nenv; i++)
+        whelk_cmd_setenv(cmd, src->env[i].name, src->env[i].value);
+    cmd->cwd = dup_str(src->cwd, &bad);
+    cmd->err = src->err;
+    cmd->err.path = dup_str(src->err.path, &bad);
+    cmd->ok_codes =
+        dup_bytes(src->ok_codes, src->nok * sizeof *src->ok_codes, &bad);
+    cmd->nok = cmd->ok_codes ? src->nok : 0;
+    if (bad)
+        whelk__fault_set(&cmd->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
+    return cmd;
 }
 
 void whelk_cmd_free(whelk_cmd *cmd)

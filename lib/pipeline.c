@@ -310,6 +310,56 @@ void whelk_pipeline_on_exit(whelk_pipeline *p,
     }
 }
 
+static char *dup_str(const char *s, int *bad)
+{
+    char *c;
+
+    if (!s)
+        return NULL;
+    if (!(c = whelk__strdup(s)))
+        *bad = 1;
+    return c;
+}
+
+whelk_pipeline *whelk_pipeline_dup(const whelk_pipeline *src)
+{
+    whelk_pipeline *p;
+    size_t i;
+    int bad = 0;
+
+    if (src == &whelk__nomem_pipeline)
+        return (whelk_pipeline *)&whelk__nomem_pipeline;
+    p = whelk_pipeline_new();
+    if (!WHELK_PIPE_OK(p))
+        return p;
+    if (!src) {
+        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
+                         "whelk_pipeline_dup of a NULL pipeline");
+        return p;
+    }
+    /* Every setting by value, then a copy of each owned pointer: a field
+     * that owns memory must be listed here (see struct whelk_pipeline). */
+    *p = *src;
+    p->cmds = NULL;
+    p->ncmds = p->cmdcap = 0;
+    p->in.path = dup_str(src->in.path, &bad);
+    p->in_data = NULL;
+    if (src->in_data &&
+        !(p->in_data = whelk__memdup(src->in_data, src->in_len)))
+        bad = 1;
+    p->in_encoding = dup_str(src->in_encoding, &bad);
+    p->out.path = dup_str(src->out.path, &bad);
+    for (i = 0; i < 2; i++)
+        p->decode[i].encoding = dup_str(src->decode[i].encoding, &bad);
+    memset(&p->fault, 0, sizeof p->fault);
+    whelk__fault_copy(&p->fault, &src->fault);
+    for (i = 0; i < src->ncmds; i++)
+        whelk_pipeline_add(p, whelk_cmd_dup(src->cmds[i]));
+    if (bad)
+        NOMEM(p);
+    return p;
+}
+
 void whelk_pipeline_free(whelk_pipeline *p)
 {
     size_t i;

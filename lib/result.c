@@ -3,7 +3,9 @@
  */
 #include "internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 whelk_result *whelk__result_new(size_t n)
 {
@@ -55,6 +57,42 @@ const char *whelk_result_stderr(const whelk_result *r, size_t *len)
 {
     static const whelk_buf none = {0};
     return text(r ? &r->err : &none, len);
+}
+
+char *whelk_result_stdout_line(const whelk_result *r, size_t *len)
+{
+    size_t n, all;
+    const char *s = whelk_result_stdout(r, &all);
+    const char *nl = memchr(s, '\n', all);
+    char *line;
+
+    n = nl ? (size_t)(nl - s) : all;
+    if (nl && n && s[n - 1] == '\r')
+        n--;
+    if (!(line = whelk__memdup(s, n))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (len)
+        *len = n;
+    return line;
+}
+
+const char *whelk_result_next_record(const whelk_result *r, size_t *pos,
+                                     size_t *len)
+{
+    size_t all, at = pos ? *pos : 0;
+    const char *s = whelk_result_stdout(r, &all), *end;
+
+    if (!pos || at >= all)
+        return NULL;
+    end = memchr(s + at, '\0', all - at);
+    if (!end)
+        end = s + all; /* a last record without its NUL: the buffer's own */
+    if (len)
+        *len = (size_t)(end - (s + at));
+    *pos = (size_t)(end - s) + 1;
+    return s + at;
 }
 
 int whelk_result_truncated(const whelk_result *r)

@@ -11,8 +11,11 @@
 #include <string.h>
 
 struct whelk_shell {
-    whelk_cmd *cmd;       /* env changes, cwd */
-    whelk_pipeline *pipe; /* check, timeout, decoding, callbacks, hooks */
+    whelk_cmd *cmd;       /* env changes, cwd, ok codes */
+    whelk_pipeline *pipe; /* check, timeout, decoding, stdin encoding,
+                             callbacks, hooks */
+    int stdin_enc_set;    /* whelk_shell_stdin_encoding was called: the
+                             stdin encoding no longer follows decoding */
 };
 
 whelk_shell *whelk_shell_new(void)
@@ -57,6 +60,18 @@ void whelk_shell_chdir(whelk_shell *sh, const char *dir)
         whelk_cmd_chdir(sh->cmd, dir);
 }
 
+void whelk_shell_ok_codes(whelk_shell *sh, const int *codes, size_t n)
+{
+    if (sh)
+        whelk_cmd_ok_codes(sh->cmd, codes, n);
+}
+
+void whelk_shell_unset_git_env(whelk_shell *sh)
+{
+    if (sh)
+        whelk_cmd_unset_git_env(sh->cmd);
+}
+
 void whelk_shell_check(whelk_shell *sh, int on)
 {
     if (sh)
@@ -72,8 +87,20 @@ void whelk_shell_timeout(whelk_shell *sh, unsigned ms)
 void whelk_shell_decode(whelk_shell *sh, int streams, const char *encoding,
                         int policy)
 {
-    if (sh)
-        whelk_pipeline_decode(sh->pipe, streams, encoding, policy);
+    if (!sh)
+        return;
+    whelk_pipeline_decode(sh->pipe, streams, encoding, policy);
+    /* whelk's Shell(encoding=...) encodes input too */
+    if ((streams & WHELK_STDOUT) && !sh->stdin_enc_set)
+        whelk_pipeline_stdin_encoding(sh->pipe, encoding);
+}
+
+void whelk_shell_stdin_encoding(whelk_shell *sh, const char *encoding)
+{
+    if (!sh)
+        return;
+    whelk_pipeline_stdin_encoding(sh->pipe, encoding);
+    sh->stdin_enc_set = 1;
 }
 
 void whelk_shell_on_line(whelk_shell *sh, int streams, whelk_line_fn fn,
@@ -122,6 +149,8 @@ static void cmd_defaults(whelk_cmd *cmd, const whelk_shell *sh)
         whelk_cmd_setenv(cmd, sh->cmd->env[i].name, sh->cmd->env[i].value);
     if (sh->cmd->cwd)
         whelk_cmd_chdir(cmd, sh->cmd->cwd);
+    if (sh->cmd->nok)
+        whelk_cmd_ok_codes(cmd, sh->cmd->ok_codes, sh->cmd->nok);
 }
 
 static whelk_cmd *shell_cmd_va(whelk_shell *sh, const char *program, va_list ap)
@@ -157,6 +186,8 @@ void whelk__pipeline_apply_defaults(whelk_pipeline *p, const whelk_shell *sh)
         if (d->decode[i].encoding)
             whelk_pipeline_decode(p, 1 << i, d->decode[i].encoding,
                                   d->decode[i].policy);
+    if (d->in_encoding)
+        whelk_pipeline_stdin_encoding(p, d->in_encoding);
     if (d->line_fn)
         whelk_pipeline_on_line(p, d->line_streams, d->line_fn, d->line_ud);
     p->start_fn = d->start_fn;
@@ -180,15 +211,35 @@ whelk_pipeline *whelk_shell_pipe(whelk_shell *sh, whelk_cmd *first, ...)
     return p;
 }
 
+/* How one call checks, when it says (whelk_sh_ok, whelk_sh_unchecked). */
+typedef struct one_call {
+    int check;
+    const int *codes;
+    size_t n;
+} one_call;
+
+static whelk_result *sh_call(whelk_shell *sh, whelk_error **err,
+                             const one_call *how, const char *program,
+                             va_list ap)
+{
+    whelk_cmd *cmd = shell_cmd_va(sh, program, ap);
+    whelk_pipeline *p;
+    whelk_result *r;
+
+    if (how && how->check)
+        whelk_cmd_ok_codes(cmd, how->codes, how->n);
+    p = whelk_shell_pipe(sh, cmd, (whelk_cmd *)NULL);
+    if (how)
+        whelk_pipeline_check(p, how->check);
+    r = whelk_run(p, err);
+    whelk_pipeline_free(p);
+    return r;
+}
+
 whelk_result *whelk__sh_va(whelk_shell *sh, whelk_error **err,
                            const char *program, va_list ap)
 {
-    whelk_pipeline *p =
-        whelk_shell_pipe(sh, shell_cmd_va(sh, program, ap), (whelk_cmd *)NULL);
-    whelk_result *r = whelk_run(p, err);
-
-    whelk_pipeline_free(p);
-    return r;
+    return sh_call(sh, err, NULL, program, ap);
 }
 
 whelk_result *whelk_shell_sh(whelk_shell *sh, whelk_error **err,
@@ -199,6 +250,58 @@ whelk_result *whelk_shell_sh(whelk_shell *sh, whelk_error **err,
 
     va_start(ap, program);
     r = whelk__sh_va(sh, err, program, ap);
+    va_end(ap);
+    return r;
+}
+
+whelk_result *whelk_sh_ok(whelk_error **err, const int *codes, size_t n,
+                          const char *program, ...)
+{
+    one_call how = {1, codes, n};
+    whelk_result *r;
+    va_list ap;
+
+    va_start(ap, program);
+    r = sh_call(NULL, err, &how, program, ap);
+    va_end(ap);
+    return r;
+}
+
+whelk_result *whelk_sh_unchecked(whelk_error **err, const char *program, ...)
+{
+    one_call how = {0, NULL, 0};
+    whelk_result *r;
+    va_list ap;
+
+    va_start(ap, program);
+    r = sh_call(NULL, err, &how, program, ap);
+    va_end(ap);
+    return r;
+}
+
+whelk_result *whelk_shell_sh_ok(whelk_shell *sh, whelk_error **err,
+                                const int *codes, size_t n, const char *program,
+                                ...)
+{
+    one_call how = {1, codes, n};
+    whelk_result *r;
+    va_list ap;
+
+    va_start(ap, program);
+    r = sh_call(sh, err, &how, program, ap);
+    va_end(ap);
+    return r;
+}
+
+whelk_result *whelk_shell_sh_unchecked(whelk_shell *sh, whelk_error **err,
+                                       const char *program, ...)
+{
+    one_call how = {0, NULL, 0};
+    whelk_result *r;
+    va_list ap;
+
+    va_start(ap, program);
+    r = sh_call(sh, err, &how, program, ap);
     va_end(ap);
     return r;
 }

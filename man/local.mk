@@ -108,6 +108,21 @@ WHELK_MAN_LINKS = \
 	man/whelk_shell_timeout.3 \
 	man/whelk_start.3 \
 	man/whelk_version.3
+## issue 13: command strings, copies, one-call checks, text helpers
+WHELK_MAN_LINKS += \
+	man/whelk_cmd_new_argstr.3 \
+	man/whelk_cmd_dup.3 \
+	man/whelk_cmd_unset_git_env.3 \
+	man/whelk_pipeline_dup.3 \
+	man/whelk_sh_ok.3 \
+	man/whelk_sh_unchecked.3 \
+	man/whelk_result_stdout_line.3 \
+	man/whelk_result_next_record.3 \
+	man/whelk_shell_ok_codes.3 \
+	man/whelk_shell_sh_ok.3 \
+	man/whelk_shell_sh_unchecked.3 \
+	man/whelk_shell_stdin_encoding.3 \
+	man/whelk_shell_unset_git_env.3
 
 dist_man3_MANS = $(WHELK_MAN_PAGES) $(WHELK_MAN_LINKS)
 

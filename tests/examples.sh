@@ -5,7 +5,8 @@
 # failure, never a skip: configure --disable-examples-check leaves this
 # script out of `make check` instead.
 examples="demo git_rev_parse git_status git_log_stream git_diff_quiet
-          git_retry_lock pipeline_redirect decode timeout_async parallel"
+          git_retry_lock pipeline_redirect decode timeout_async parallel
+          git_hook_env pager"
 
 if ! command -v git >/dev/null 2>&1; then
     echo "examples.sh: git is not installed, and the examples need it." >&2

@@ -36,6 +36,7 @@
  *   pwd            print the current directory and "\n"
  *   env:NAME       print the value of NAME and "\n", or "(unset)\n"
  *   argv           print each entry of its own argv on its own line, raw
+ *   argvz          print each entry of its own argv followed by a NUL byte
  *   pid, ppid, pgid   print the number and "\n"
  *   close:FD       close a descriptor
  *   touch:PATH     create PATH (or truncate it) with mode 0666 & ~umask: a
@@ -469,6 +470,11 @@ int main(int argc, char **argv)
                 write_str(1, argv[j]);
                 write_str(1, "\n");
             }
+        } else if (!strcmp(name, "argvz")) {
+            int j;
+
+            for (j = 0; j < argc; j++)
+                write_all(1, argv[j], strlen(argv[j]) + 1);
         } else if (!strcmp(name, "pid")) {
             write_num(1, (long long)getpid());
         } else if (!strcmp(name, "ppid")) {
