@@ -93,6 +93,8 @@ typedef struct whelk_envop {
     char *value; /* NULL: unset */
 } whelk_envop;
 
+/* whelk_cmd_dup (cmd.c) copies each field by name: a new field must be
+ * copied there too. */
 struct whelk_cmd {
     char **argv; /* NULL-terminated */
     size_t argc, argcap;
@@ -111,6 +113,8 @@ typedef struct whelk_decode_cfg {
     int policy;
 } whelk_decode_cfg;
 
+/* whelk_pipeline_dup (pipeline.c) copies this by value, then copies each
+ * field that owns memory: a new owning field must be copied there too. */
 struct whelk_pipeline {
     whelk_cmd **cmds;
     size_t ncmds, cmdcap;
