@@ -14,7 +14,10 @@ EXAMPLES_RUNNABLE = \
 	examples/timeout_async \
 	examples/parallel \
 	examples/git_hook_env \
-	examples/pager
+	examples/pager \
+	examples/popen_git_log \
+	examples/peek_formatter \
+	examples/pager_feed
 
 noinst_PROGRAMS += $(EXAMPLES_RUNNABLE)
 
@@ -40,3 +43,9 @@ examples_git_hook_env_SOURCES = examples/git_hook_env.c examples/repo.h
 examples_git_hook_env_LDADD = lib/libwhelk.la
 examples_pager_SOURCES = examples/pager.c
 examples_pager_LDADD = lib/libwhelk.la
+examples_popen_git_log_SOURCES = examples/popen_git_log.c examples/repo.h
+examples_popen_git_log_LDADD = lib/libwhelk.la
+examples_peek_formatter_SOURCES = examples/peek_formatter.c
+examples_peek_formatter_LDADD = lib/libwhelk.la
+examples_pager_feed_SOURCES = examples/pager_feed.c
+examples_pager_feed_LDADD = lib/libwhelk.la

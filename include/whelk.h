@@ -40,6 +40,7 @@
 #define WHELK_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -931,6 +932,48 @@ WHELK_API ssize_t whelk_proc_write(whelk_proc *proc, const void *data,
  * Closing twice is harmless.  whelk_proc_wait closes it too.
  */
 WHELK_API int whelk_proc_close_stdin(whelk_proc *proc);
+
+/*
+ * whelk_proc_stdout_stream -- a FILE (fopencookie) over whelk_proc_read
+ * with no timeout: getline, fgets and fread read the run's output.  The
+ * caller closes it with fclose, before whelk_proc_wait; fclose does not end
+ * the run, but output left unread is discarded (as with whelk_proc_wait).
+ * NULL with errno EINVAL when stdout is not WHELK_PULL, ENOMEM.
+ */
+WHELK_API FILE *whelk_proc_stdout_stream(whelk_proc *proc);
+
+/*
+ * whelk_proc_stdin_stream -- a FILE (fopencookie) over whelk_proc_write
+ * with no timeout: fprintf and fwrite feed the run.  fclose it (before
+ * whelk_proc_wait) to close the run's stdin.  A write after the first
+ * stage stopped reading fails with EPIPE (never SIGPIPE).  NULL with errno
+ * EINVAL when stdin is not WHELK_FEED, ENOMEM.
+ */
+WHELK_API FILE *whelk_proc_stdin_stream(whelk_proc *proc);
+
+/*
+ * whelk_popen -- popen(3) without a shell: start p and return a FILE that
+ * reads its output (mode "r": p's stdout is set to WHELK_PULL) or writes
+ * its input (mode "w": p's stdin is set to WHELK_FEED).  The other end
+ * stays as p says: stdin /dev/null and stderr captured by default (set
+ * WHELK_INHERIT to get popen's sharing of the host's descriptors).  No
+ * SIGCHLD handling, no descriptor leaked to other children, and every
+ * stage is checked.  p is not taken: it must outlive the FILE and not be
+ * changed until whelk_pclose.  Returns NULL and *err (as whelk_start;
+ * WHELK_E_INVALID for a mode other than "r" or "w").
+ */
+WHELK_API FILE *whelk_popen(whelk_pipeline *p, const char *mode,
+                            whelk_error **err);
+
+/*
+ * whelk_pclose -- close a FILE of whelk_popen and wait for the run: output
+ * left unread is discarded (a stage that dies of SIGPIPE because of it has
+ * not failed), the fed stdin is closed.  Returns 0, or -1 and *err (owned
+ * by the caller) with the run's checked verdict: which stage failed, its
+ * status, the tail of its stderr, and the result.  A plain fclose of such
+ * a FILE also waits, but drops the verdict.
+ */
+WHELK_API int whelk_pclose(FILE *stream, whelk_error **err);
 
 #ifdef __cplusplus
 }

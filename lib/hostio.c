@@ -17,6 +17,8 @@
 #include "hostio.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,13 +168,14 @@ void whelk__host_feed_ready(whelk_proc *pr)
     h->room = 1;
 }
 
-void whelk__host_detach(whelk_proc *pr)
+/* The host stops pulling: unread output is discarded by closing the pipe,
+ * like `head`. */
+static void stop_pull(whelk_proc *pr)
 {
     whelk_stream *s = pull_stream(pr);
     struct whelk_host *h = pr->host;
 
     if (s && s->fd >= 0) {
-        /* unread output: the host stops reading, like `head` */
         close(s->fd);
         s->fd = -1;
         pr->host_head = 1;
@@ -181,12 +184,25 @@ void whelk__host_detach(whelk_proc *pr)
         h->in.len = h->off = h->scan = 0;
         h->has_saved = 0;
     }
-    if (pr->plan && pr->plan->feed && pr->plan->in_fd >= 0) {
-        if (h && h->out_off < h->out.len)
-            h->closing = 1; /* the loop writes what was taken, then closes */
-        else
-            close_in(pr);
-    }
+}
+
+/* The host stops feeding: stdin is closed once what was taken is written. */
+static void stop_feed(whelk_proc *pr)
+{
+    struct whelk_host *h = pr->host;
+
+    if (!pr->plan || !pr->plan->feed || pr->plan->in_fd < 0)
+        return;
+    if (h && h->out_off < h->out.len)
+        h->closing = 1; /* the loop writes what was taken, then closes */
+    else
+        close_in(pr);
+}
+
+void whelk__host_detach(whelk_proc *pr)
+{
+    stop_pull(pr);
+    stop_feed(pr);
 }
 
 /* ------------------------------------------------------- waiting */
@@ -628,4 +644,178 @@ int whelk_proc_close_stdin(whelk_proc *pr)
         return -1;
     }
     return 0;
+}
+
+/* ---------------------------------------------------------- FILE streams */
+
+static ssize_t stdout_read(void *cookie, char *buf, size_t n)
+{
+    return whelk_proc_read(cookie, buf, n, -1);
+}
+
+/* fclose of the stdout stream: the host stops pulling (the run goes on). */
+static int stdout_close(void *cookie)
+{
+    stop_pull(cookie);
+    return 0;
+}
+
+/* The whole buffer goes in (a short count is an error to stdio). */
+static ssize_t stdin_write(void *cookie, const char *buf, size_t n)
+{
+    size_t done = 0;
+
+    while (done < n) {
+        ssize_t k = whelk_proc_write(cookie, buf + done, n - done, -1);
+        if (k < 0)
+            return done ? (ssize_t)done : -1;
+        done += (size_t)k;
+    }
+    return (ssize_t)done;
+}
+
+static int stdin_close(void *cookie)
+{
+    return whelk_proc_close_stdin(cookie) < 0 && errno != EILSEQ ? -1 : 0;
+}
+
+FILE *whelk_proc_stdout_stream(whelk_proc *pr)
+{
+    cookie_io_functions_t io = {stdout_read, NULL, NULL, stdout_close};
+
+    if (!pr || !pull_stream(pr)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return fopencookie(pr, "r", io);
+}
+
+FILE *whelk_proc_stdin_stream(whelk_proc *pr)
+{
+    cookie_io_functions_t io = {NULL, stdin_write, NULL, stdin_close};
+
+    if (!pr || !pr->plan || !pr->plan->feed) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return fopencookie(pr, "w", io);
+}
+
+/* ---------------------------------------------------------------- popen */
+
+typedef struct popen_file {
+    whelk_proc *pr;
+    int reading;
+} popen_file;
+
+/* whelk_pclose hands its error slot to the close function of the FILE it
+ * closes, in the same thread, for the duration of that fclose only: a
+ * cookie FILE cannot be mapped back to its cookie otherwise. */
+static __thread whelk_error **pclose_slot;
+
+static ssize_t popen_read(void *cookie, char *buf, size_t n)
+{
+    return stdout_read(((popen_file *)cookie)->pr, buf, n);
+}
+
+static ssize_t popen_write(void *cookie, const char *buf, size_t n)
+{
+    return stdin_write(((popen_file *)cookie)->pr, buf, n);
+}
+
+/* Waits for the run: its verdict goes to whelk_pclose (a plain fclose
+ * drops it). */
+static int popen_close(void *cookie)
+{
+    popen_file *pf = cookie;
+    whelk_error *e = NULL;
+    whelk_error **slot = pclose_slot;
+
+    whelk_result_free(whelk_proc_wait(pf->pr, &e));
+    free(pf);
+    if (slot)
+        *slot = e;
+    else
+        whelk_error_free(e);
+    return 0;
+}
+
+FILE *whelk_popen(whelk_pipeline *p, const char *mode, whelk_error **err)
+{
+    cookie_io_functions_t io = {popen_read, popen_write, NULL, popen_close};
+    popen_file *pf;
+    FILE *f;
+    int reading;
+
+    if (err)
+        *err = NULL;
+    if (!WHELK_PIPE_OK(p) || !mode ||
+        (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0 &&
+         strcmp(mode, "re") != 0 && strcmp(mode, "we") != 0)) {
+        whelk_error *e = whelk__error_new(
+            WHELK_E_INVALID, EINVAL, WHELK_NO_STAGE, NULL,
+            WHELK_PIPE_OK(p) ? "whelk_popen: mode must be \"r\" or \"w\""
+                             : "whelk_popen: the pipeline is NULL");
+        if (err)
+            *err = e;
+        else
+            whelk_error_free(e);
+        return NULL;
+    }
+    reading = mode[0] == 'r';
+    if (reading)
+        whelk_pipeline_stdout(p, WHELK_PULL);
+    else
+        whelk_pipeline_stdin(p, WHELK_FEED);
+    if (!(pf = whelk__calloc(1, sizeof *pf))) {
+        if (err)
+            *err = (whelk_error *)&whelk__nomem_error;
+        return NULL;
+    }
+    pf->reading = reading;
+    if (!(pf->pr = whelk_start(p, err))) {
+        free(pf);
+        return NULL;
+    }
+    if (reading)
+        io.write = NULL;
+    else
+        io.read = NULL;
+    if (!(f = fopencookie(pf, reading ? "r" : "w", io))) {
+        int e = errno;
+        whelk__proc_signal(pf->pr, SIGKILL);
+        whelk_result_free(whelk_proc_wait(pf->pr, NULL));
+        free(pf);
+        if (err)
+            *err = whelk__error_new(e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_IO, e,
+                                    WHELK_NO_STAGE, NULL,
+                                    "whelk_popen: cannot make the FILE: %s",
+                                    whelk__strerror(e));
+        return NULL;
+    }
+    return f;
+}
+
+int whelk_pclose(FILE *f, whelk_error **err)
+{
+    whelk_error *e = NULL;
+    whelk_error **outer = pclose_slot;
+
+    if (err)
+        *err = NULL;
+    if (!f) {
+        e = whelk__error_new(WHELK_E_INVALID, EINVAL, WHELK_NO_STAGE, NULL,
+                             "whelk_pclose: the FILE is NULL");
+    } else {
+        pclose_slot = &e;
+        (void)fclose(f); /* a failed flush (EPIPE) is the verdict's to judge */
+        pclose_slot = outer;
+    }
+    if (!e)
+        return 0;
+    if (err)
+        *err = e;
+    else
+        whelk_error_free(e);
+    return -1;
 }

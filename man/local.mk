@@ -30,6 +30,10 @@ WHELK_MAN_LINKS = \
 	man/whelk_proc_peek.3 \
 	man/whelk_proc_write.3 \
 	man/whelk_proc_close_stdin.3 \
+	man/whelk_proc_stdout_stream.3 \
+	man/whelk_proc_stdin_stream.3 \
+	man/whelk_popen.3 \
+	man/whelk_pclose.3 \
 	man/whelk_cmd_arg.3 \
 	man/whelk_cmd_chdir.3 \
 	man/whelk_cmd_clearenv.3 \

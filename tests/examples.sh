@@ -6,7 +6,8 @@
 # script out of `make check` instead.
 examples="demo git_rev_parse git_status git_log_stream git_diff_quiet
           git_retry_lock pipeline_redirect decode timeout_async parallel
-          git_hook_env pager"
+          git_hook_env pager
+          popen_git_log peek_formatter pager_feed"
 
 if ! command -v git >/dev/null 2>&1; then
     echo "examples.sh: git is not installed, and the examples need it." >&2
@@ -20,7 +21,7 @@ failed=""
 for ex in $examples; do
     total=$((total + 1))
     echo "== examples/$ex"
-    ./examples/$ex
+    if [ "$ex" = pager_feed ]; then PAGER=cat ./examples/$ex; else ./examples/$ex; fi
     rc=$?
     if [ "$rc" -ne 0 ]; then
         echo "FAIL: examples/$ex exited with status $rc" >&2
