@@ -124,7 +124,8 @@ enum whelk_error_kind {
     WHELK_E_SIGNAL,      /* a stage was killed by a signal */
     WHELK_E_TIMEOUT,     /* the deadline passed; the run was killed */
     WHELK_E_DECODE,      /* invalid input under WHELK_DECODE_STRICT */
-    WHELK_E_ABORTED      /* a callback returned non-zero */
+    WHELK_E_ABORTED      /* stopped: a callback returned non-zero, or
+                            whelk_proc_cancel (errno ECANCELED) */
 };
 
 /* "No particular stage": whelk_error_stage() of a run-wide error. */
@@ -428,7 +429,12 @@ typedef struct whelk_line {
 } whelk_line;
 
 /* A line callback: return 0 to go on; non-zero stops the run at once (the
- * stages are killed and reaped) and it fails with WHELK_E_ABORTED. */
+ * stages are killed with SIGKILL and reaped, nothing more reaches a
+ * callback) and it fails with WHELK_E_ABORTED, errno ECANCELED, naming the
+ * first stage still running then.  A callback may run other pipelines, but
+ * whelk_proc_step, whelk_proc_wait and the read and write calls on the run
+ * that called it are refused (EINVAL, WHELK_E_INVALID); whelk_proc_kill,
+ * whelk_proc_cancel and whelk_proc_pid are allowed. */
 typedef int (*whelk_line_fn)(const whelk_line *line, void *userdata);
 
 /*
@@ -514,7 +520,18 @@ WHELK_API void whelk_pipeline_on_exit(whelk_pipeline *p,
  * whelk_pipeline_timeout -- a deadline for the whole run, in milliseconds
  * from its start (0, the default: none).  At the deadline the process group
  * gets SIGTERM, then SIGKILL after the grace period; the run fails with
- * WHELK_E_TIMEOUT and the error's result holds all output read before.
+ * WHELK_E_TIMEOUT (errno ETIMEDOUT) and the error's result holds all
+ * output read before.  The error names the first stage still running at
+ * the deadline (WHELK_NO_STAGE if none was), and its status is the one
+ * the kill gave that stage, as in the result.  Once every stage is reaped
+ * the pipes are drained for at most about a second, even when a process
+ * that left the group (setsid) still holds them.
+ *
+ * Without a deadline (or whelk_proc_cancel), a run waits for the end of
+ * its output as $(...) does in sh: a background process a stage started
+ * that keeps the stdout or stderr pipe open keeps the run waiting after
+ * every stage has exited.  Set a timeout, cancel the run, or send such a
+ * process's output elsewhere (WHELK_NULL, a file).
  */
 WHELK_API void whelk_pipeline_timeout(whelk_pipeline *p, unsigned ms);
 
@@ -586,16 +603,37 @@ WHELK_API int whelk_proc_fd(const whelk_proc *proc);
  * whelk_proc_step -- move data, run callbacks and reap, waiting at most
  * timeout_ms (-1: until something happens, 0: not at all).  Returns 1 when
  * the run has finished (call whelk_proc_wait for the outcome), 0 while it
- * is running, -1 if the handle is NULL.
+ * is running, -1 with errno EINVAL if the handle is NULL or the call comes
+ * from a callback of this same run.
  */
 WHELK_API int whelk_proc_step(whelk_proc *proc, int timeout_ms);
 
 /*
  * whelk_proc_kill -- send sig to the run's process group (or to each
  * unreaped stage, without a group).  Safe against pid reuse, and harmless
- * (returns 0) after the stages are reaped.  Returns 0 or an errno value.
+ * (returns 0) after the stages are reaped.  It only sends the signal: a
+ * stage that dies of it died of a signal (WHELK_E_SIGNAL with checking
+ * on), and one that had already exited keeps its status; to stop a run
+ * whatever its stages do, use whelk_proc_cancel.  Returns 0 or an errno
+ * value (EINVAL for a NULL handle).
  */
 WHELK_API int whelk_proc_kill(whelk_proc *proc, int sig);
+
+/*
+ * whelk_proc_cancel -- stop the run now: its process group (or each stage,
+ * without a group) gets SIGTERM, and SIGKILL after the kill grace; nothing
+ * more reaches a callback, and once the stages are reaped the remaining
+ * output is dropped (a process that left the group cannot hold the run).
+ * It does not block: the handle's wait (or steps) finish the stop.  The
+ * wait then fails with WHELK_E_ABORTED, errno ECANCELED, whatever the
+ * stages do -- even when they had already finished before the cancel --
+ * naming the first stage still running at the cancel (WHELK_NO_STAGE if
+ * none was) with the status the stop gave it; the error's result holds the
+ * output read before.  A run already stopping (its deadline passed) keeps
+ * that outcome.  May be called from a callback of the run.  Returns 0, or
+ * an errno value (EINVAL for a NULL handle).
+ */
+WHELK_API int whelk_proc_cancel(whelk_proc *proc);
 
 /* whelk_proc_pid -- the pid of a stage, or -1 out of range. */
 WHELK_API pid_t whelk_proc_pid(const whelk_proc *proc, size_t stage);
@@ -606,6 +644,9 @@ WHELK_API pid_t whelk_proc_pid(const whelk_proc *proc, size_t stage);
  * on_exit asks for runs the new attempt to completion inside this call
  * (and a failed start that on_exit retries, inside whelk_start): an event
  * loop that must never block should not combine retries with whelk_start.
+ * Called from a callback of this same run, it is refused: NULL and
+ * WHELK_E_INVALID (errno EINVAL), and the handle is left to the running
+ * loop.
  */
 WHELK_API whelk_result *whelk_proc_wait(whelk_proc *proc, whelk_error **err);
 
@@ -677,11 +718,13 @@ WHELK_API const char *whelk_error_kind_name(int kind);
 
 /* whelk_error_errno -- the errno behind the error: ENOENT, EACCES, EMFILE,
  * ETIMEDOUT for a timeout, EILSEQ for decoding, EINVAL for bad arguments,
- * ECHILD when a stage's status was taken by someone else (kind WHELK_E_IO);
- * 0 for exit statuses, signals and aborts. */
+ * ECHILD when a stage's status was taken by someone else (kind WHELK_E_IO),
+ * ECANCELED for WHELK_E_ABORTED; 0 for exit statuses and signals. */
 WHELK_API int whelk_error_errno(const whelk_error *e);
 
-/* whelk_error_stage -- the stage that failed, or WHELK_NO_STAGE. */
+/* whelk_error_stage -- the stage that failed, or WHELK_NO_STAGE.  After a
+ * timeout or an abort: the first stage still running when the library
+ * stopped the run (WHELK_NO_STAGE if none was). */
 WHELK_API size_t whelk_error_stage(const whelk_error *e);
 
 /*
@@ -698,7 +741,8 @@ WHELK_API const char *whelk_error_command(const whelk_error *e);
 /* whelk_error_exit_code / whelk_error_signal -- of the stage the error
  * names, as in whelk_result_exit_code / whelk_result_signal; -1 / 0 if
  * none.  After a timeout, an abort or a decoding error that is the status
- * the library's own kill gave it (e.g. signal 9). */
+ * the library's own kill gave it (e.g. signal 15 or 9): always the same
+ * as that stage's status in whelk_error_result. */
 WHELK_API int whelk_error_exit_code(const whelk_error *e);
 WHELK_API int whelk_error_signal(const whelk_error *e);
 

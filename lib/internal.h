@@ -372,6 +372,8 @@ WHELK_INTERNAL size_t whelk__proc_nfds(const whelk_proc *pr);
 WHELK_INTERNAL int whelk__proc_pollfds(whelk_proc *pr, struct pollfd *fds,
                                        int timeout_ms);
 WHELK_INTERNAL int whelk__proc_handle(whelk_proc *pr, const struct pollfd *fds);
+/* Collect the status of every stage that has exited, without blocking. */
+WHELK_INTERNAL void whelk__proc_reap_exited(whelk_proc *pr);
 /* Kill (SIGKILL) and reap every unreaped stage, close every stream. */
 WHELK_INTERNAL void whelk__proc_teardown(whelk_proc *pr);
 /* Reap the group leader left as a zombie (after the last group kill). */
@@ -382,6 +384,13 @@ WHELK_INTERNAL int whelk__proc_signal(whelk_proc *pr, int sig);
 /* write(2) that cannot raise SIGPIPE in the host (EPIPE instead). */
 WHELK_INTERNAL ssize_t whelk__write_nosigpipe(int fd, const void *buf,
                                               size_t len);
+/* After a run is over (run.c): its outcome, after the on_exit hook.  A
+ * handle to the next attempt when the hook asked for a retry (started: the
+ * caller drives it like the first); else NULL with *r set, or the error
+ * in *err (freed if err is NULL), the shell's error hook applied.  Frees
+ * pr. */
+WHELK_INTERNAL whelk_proc *
+whelk__proc_conclude(whelk_proc *pr, whelk_result **r, whelk_error **err);
 /* Statuses -> error (or NULL when the run succeeded).  Takes the result
  * into the error when failing, else leaves it in pr. */
 WHELK_INTERNAL whelk_error *whelk__verdict(whelk_proc *pr);

@@ -9,14 +9,17 @@
  */
 #include "internal.h"
 #include "hostio.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -86,6 +89,17 @@ int whelk__proc_signal(whelk_proc *pr, int sig)
     return rc;
 }
 
+/* A descriptor leaves whelk_proc_fd's epoll set before it is closed: the
+ * set holds the open file, which a process the host forked meanwhile may
+ * keep alive, and a closed pidfd or stream at its end would then wake the
+ * host's loop for ever. */
+static void unwatch_close(whelk_proc *pr, int fd)
+{
+    if (pr->epfd >= 0)
+        (void)epoll_ctl(pr->epfd, EPOLL_CTL_DEL, fd, NULL);
+    close(fd);
+}
+
 /* ------------------------------------------------------------- reaping */
 
 static void set_status(whelk_status *st, int exited, int value)
@@ -95,10 +109,10 @@ static void set_status(whelk_status *st, int exited, int value)
     st->sig = exited ? 0 : value;
 }
 
-static void close_pidfd(whelk_stage *s)
+static void close_pidfd(whelk_proc *pr, whelk_stage *s)
 {
     if (s->pidfd >= 0)
-        close(s->pidfd);
+        unwatch_close(pr, s->pidfd);
     s->pidfd = -1;
 }
 
@@ -121,11 +135,11 @@ static void reap(whelk_proc *pr, whelk_stage *s, int block, int from_pidfd)
         /* not waitable yet although its pidfd is readable (a tracer
          * holds the zombie): watch it by polling waitid instead */
         if (from_pidfd)
-            close_pidfd(s);
+            close_pidfd(pr, s);
         return;
     }
     s->reaped = 1;
-    close_pidfd(s);
+    close_pidfd(pr, s);
     if (r < 0) {
         /* ECHILD: reaped outside the library (SIGCHLD ignored, or a
          * waitpid(-1) in the host) */
@@ -150,6 +164,15 @@ void whelk__proc_release(whelk_proc *pr)
     pr->leader_zombie = 0;
 }
 
+void whelk__proc_reap_exited(whelk_proc *pr)
+{
+    size_t i;
+
+    for (i = 0; i < pr->n; i++)
+        if (pr->stages[i].pid > 0 && !pr->stages[i].reaped)
+            reap(pr, &pr->stages[i], 0, 0);
+}
+
 static int all_reaped(const whelk_proc *pr)
 {
     size_t i;
@@ -162,25 +185,19 @@ static int all_reaped(const whelk_proc *pr)
 
 /* ------------------------------------------------------------ delivery */
 
-static void abort_run(whelk_proc *pr, const whelk_stream *s, const char *what)
+/* A callback returned non-zero: the run stops at once (SIGKILL), and the
+ * error names the first stage still running, as a cancel would. */
+static void abort_run(whelk_proc *pr, const char *what)
 {
-    char *cmd = whelk__cmd_string(pr->p->cmds[s->stage]);
-    whelk_error *e;
+    char why[64];
 
-    char where[64];
-
+    snprintf(why, sizeof why, "was stopped by the %s callback", what);
+    whelk__stop_fail(pr, WHELK_E_ABORTED, ECANCELED, whelk__stop_stage(pr),
+                     why);
     pr->aborted = 1;
-    e = whelk__error_new(
-        WHELK_E_ABORTED, 0, s->stage, NULL,
-        "`%s`%s: the run was stopped by the %s callback", cmd ? cmd : "?",
-        whelk__stage_label(where, sizeof where, s->stage, pr->n), what);
-    if (e != &whelk__nomem_error) {
-        e->command = cmd;
-        cmd = NULL;
-    }
-    free(cmd);
-    fail(pr, e);
     whelk__proc_signal(pr, SIGKILL);
+    pr->phase = PH_KILL;
+    pr->deadline_ms = -1;
 }
 
 static void keep_tail(whelk_buf *t, const char *data, size_t len)
@@ -287,7 +304,7 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
         if (rc == -2)
             goto nomem;
         if (rc != 0) {
-            abort_run(pr, s, "line");
+            abort_run(pr, "line");
             return -1;
         }
     }
@@ -297,7 +314,7 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
     }
     return 0;
 aborted_chunk:
-    abort_run(pr, s, "chunk");
+    abort_run(pr, "chunk");
     return -1;
 nomem:
     fail(pr, (whelk_error *)&whelk__nomem_error);
@@ -306,10 +323,10 @@ nomem:
     return -1;
 }
 
-static void close_stream(whelk_stream *s)
+static void close_stream(whelk_proc *pr, whelk_stream *s)
 {
     if (s->fd >= 0) {
-        close(s->fd);
+        unwatch_close(pr, s->fd);
         s->fd = -1;
     }
 }
@@ -330,7 +347,7 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
 
     if (pr->aborted) {
         /* stopped: nothing more is read or given to callbacks */
-        close_stream(s);
+        close_stream(pr, s);
         return;
     }
     if (!plain)
@@ -354,7 +371,7 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
                      whelk__stage_label(where, sizeof where, s->stage, pr->n),
                      whelk__strerror(e)),
                  pr->p->cmds[s->stage]));
-        close_stream(s);
+        close_stream(pr, s);
         return;
     }
     if ((size_t)n == want && !s->grown) {
@@ -366,11 +383,11 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
         into->len += (size_t)n;
         into->data[into->len] = '\0';
         if (n == 0)
-            close_stream(s);
+            close_stream(pr, s);
         return;
     }
     if (deliver(pr, s, into->data, (size_t)n, n == 0) < 0 || n == 0)
-        close_stream(s);
+        close_stream(pr, s);
 }
 
 /* ---------------------------------------------------------------- stdin */
@@ -400,10 +417,12 @@ ssize_t whelk__write_nosigpipe(int fd, const void *buf, size_t len)
     return n;
 }
 
-static void close_stdin(whelk_plan *pl)
+static void close_stdin(whelk_proc *pr)
 {
+    whelk_plan *pl = pr->plan;
+
     if (pl->in_fd >= 0) {
-        close(pl->in_fd);
+        unwatch_close(pr, pl->in_fd);
         pl->in_fd = -1;
     }
 }
@@ -415,7 +434,7 @@ static void write_stdin(whelk_proc *pr)
     ssize_t n;
 
     if (left == 0) {
-        close_stdin(pl);
+        close_stdin(pr);
         return;
     }
     n = whelk__write_nosigpipe(pl->in_fd, pl->in_ptr + pr->in_off,
@@ -423,12 +442,12 @@ static void write_stdin(whelk_proc *pr)
     if (n < 0) {
         /* EPIPE: the reader is gone, which is its business, not an error */
         if (errno != EAGAIN && errno != EINTR)
-            close_stdin(pl);
+            close_stdin(pr);
         return;
     }
     pr->in_off += (size_t)n;
     if (pr->in_off == pl->in_len)
-        close_stdin(pl);
+        close_stdin(pr);
 }
 
 /* --------------------------------------------------------------- timers */
@@ -438,16 +457,10 @@ static void on_timer(whelk_proc *pr, int64_t now)
     if (pr->deadline_ms < 0 || now < pr->deadline_ms)
         return;
     if (pr->phase == PH_RUNNING) {
-        char *cmd = whelk_pipeline_tostring(pr->p);
-        whelk_error *e = whelk__error_new(
-            WHELK_E_TIMEOUT, ETIMEDOUT, WHELK_NO_STAGE, NULL,
-            "`%s` timed out after %u ms", cmd ? cmd : "?", pr->p->timeout_ms);
-        if (e != &whelk__nomem_error) {
-            e->command = cmd;
-            cmd = NULL;
-        }
-        free(cmd);
-        fail(pr, e);
+        char why[64];
+        snprintf(why, sizeof why, "timed out after %u ms", pr->p->timeout_ms);
+        whelk__stop_fail(pr, WHELK_E_TIMEOUT, ETIMEDOUT, whelk__stop_stage(pr),
+                         why);
         pr->timed_out = 1;
         whelk__proc_signal(pr, SIGTERM);
         pr->phase = PH_TERM;
@@ -482,7 +495,7 @@ static void close_streams(whelk_proc *pr)
         char none = '\0';
         if (s->fd >= 0 && !pr->aborted)
             deliver(pr, s, &none, 0, 1);
-        close_stream(s);
+        close_stream(pr, s);
     }
 }
 
@@ -491,7 +504,7 @@ static int check_done(whelk_proc *pr, int64_t now)
 {
     if (!all_reaped(pr))
         return 0;
-    close_stdin(pr->plan);
+    close_stdin(pr);
     if (pr->aborted) {
         close_streams(pr);
     } else if (streams_open(pr)) {
@@ -670,7 +683,7 @@ void whelk__proc_teardown(whelk_proc *pr)
             reap(pr, &pr->stages[i], 1, 0);
     if (pr->plan) {
         close_streams(pr);
-        close_stdin(pr->plan);
+        close_stdin(pr);
     }
     whelk__proc_release(pr);
 }

@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 #include "hostio.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -205,35 +206,54 @@ whelk_proc *whelk_start(whelk_pipeline *p, whelk_error **err)
     return pr;
 }
 
+whelk_proc *whelk__proc_conclude(whelk_proc *pr, whelk_result **r,
+                                 whelk_error **err)
+{
+    whelk_pipeline *p = pr->p;
+    whelk_error *e = whelk__verdict(pr);
+    whelk_result *res = e ? NULL : pr->result;
+
+    if (!e)
+        pr->result = NULL;
+    proc_free(pr);
+    if (p->exit_fn && p->exit_fn(e ? whelk_error_result(e) : res, e,
+                                 p->exit_ud) == WHELK_RETRY) {
+        whelk_result_free(res);
+        whelk_error_free(e);
+        e = NULL;
+        res = NULL;
+        if ((pr = start_retrying(p, &e)) != NULL)
+            return pr;
+    }
+    *r = give(p, res, e, err);
+    return NULL;
+}
+
+static whelk_error *invalid_busy(void)
+{
+    return whelk__error_new(WHELK_E_INVALID, EINVAL, WHELK_NO_STAGE, NULL,
+                            "a callback of this run cannot wait for it");
+}
+
 whelk_result *whelk_proc_wait(whelk_proc *pr, whelk_error **err)
 {
-    whelk_pipeline *p;
+    whelk_result *r = NULL;
 
     if (err)
         *err = NULL;
     if (!pr)
         return give(NULL, NULL, invalid_null(), err);
-    p = pr->p;
+    if (pr->in_loop) {
+        /* from a callback of this run: the handle stays the running
+         * loop's, and no hook of the pipeline is called */
+        return give(NULL, NULL, invalid_busy(), err);
+    }
     for (;;) {
-        whelk_result *r;
-        whelk_error *e;
-
         whelk__host_detach(pr); /* unread output is discarded */
         while (!whelk__pump(pr, -1))
             ;
-        e = whelk__verdict(pr);
-        r = e ? NULL : pr->result;
-        if (!e)
-            pr->result = NULL;
-        proc_free(pr);
-        if (!p->exit_fn || p->exit_fn(e ? whelk_error_result(e) : r, e,
-                                      p->exit_ud) != WHELK_RETRY)
-            return give(p, r, e, err);
-        whelk_result_free(r);
-        whelk_error_free(e);
-        e = NULL;
-        if (!(pr = start_retrying(p, &e)))
-            return give(p, NULL, e, err);
+        if (!(pr = whelk__proc_conclude(pr, &r, err)))
+            return r;
     }
 }
 
@@ -261,8 +281,10 @@ int whelk_proc_step(whelk_proc *pr, int timeout_ms)
 {
     int done;
 
-    if (!pr)
+    if (!pr || pr->in_loop) {
+        errno = EINVAL;
         return -1;
+    }
     done = whelk__pump(pr, timeout_ms);
     if (pr->tfd >= 0)
         whelk__proc_arm(pr);
@@ -274,6 +296,13 @@ int whelk_proc_kill(whelk_proc *pr, int sig)
     if (!pr)
         return EINVAL;
     return whelk__proc_signal(pr, sig);
+}
+
+int whelk_proc_cancel(whelk_proc *pr)
+{
+    if (!pr)
+        return EINVAL;
+    return whelk__proc_cancel(pr, "was cancelled");
 }
 
 pid_t whelk_proc_pid(const whelk_proc *pr, size_t stage)

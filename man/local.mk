@@ -82,6 +82,7 @@ WHELK_MAN_LINKS = \
 	man/whelk_pipeline_stdout_file.3 \
 	man/whelk_pipeline_timeout.3 \
 	man/whelk_pipeline_tostring.3 \
+	man/whelk_proc_cancel.3 \
 	man/whelk_proc_fd.3 \
 	man/whelk_proc_kill.3 \
 	man/whelk_proc_pid.3 \

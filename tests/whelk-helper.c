@@ -44,6 +44,9 @@
  *   ignore:SIG     set the disposition of SIG to SIG_IGN
  *   fork-sleep:MS  fork a grandchild that keeps the inherited descriptors,
  *                  sleeps MS ms and exits 0; the helper goes on at once
+ *   setsid-sleep:MS  the same, but the grandchild leaves the process group
+ *                  (setsid) before the helper goes on: a group kill does
+ *                  not reach it
  *   wait-children  wait for all children of the helper
  *
  * When no exit action is given the helper exits 0 after the last action.
@@ -496,16 +499,30 @@ int main(int argc, char **argv)
         } else if (!strcmp(name, "ignore")) {
             if (signal(parse_sig(arg), SIG_IGN) == SIG_ERR)
                 die("signal", errno);
-        } else if (!strcmp(name, "fork-sleep")) {
+        } else if (!strcmp(name, "fork-sleep") ||
+                   !strcmp(name, "setsid-sleep")) {
             long long ms = parse_num(arg);
-            pid_t pid = fork();
+            int sync[2];
+            pid_t pid;
+            char c;
 
+            if (pipe(sync) < 0)
+                die("pipe", errno);
+            pid = fork();
             if (pid < 0)
                 die("fork", errno);
             if (pid == 0) {
+                if (name[0] == 's' && setsid() < 0)
+                    _exit(99);
+                close(sync[0]);
+                close(sync[1]); /* the helper goes on once this is done */
                 do_sleep(ms);
                 _exit(0);
             }
+            close(sync[1]);
+            while (read(sync[0], &c, 1) < 0 && errno == EINTR)
+                ;
+            close(sync[0]);
         } else if (!strcmp(name, "wait-children")) {
             while (wait(NULL) > 0 || errno == EINTR)
                 ;
