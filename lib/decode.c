@@ -8,6 +8,8 @@
  *   table   a stateless single-byte charset (Latin-1, CP1252, KOI8-R, ...):
  *           iconv converts each of the 256 bytes once, at creation, and the
  *           stream is then decoded by table lookup, ASCII runs in bulk.
+ *           Charsets that compose characters (CP1255, CP1258, TCVN) are
+ *           left to iconv.
  *   iconv   everything else (UTF-16, Shift_JIS, GB18030, ISO-2022-JP, ...).
  * A sequence split across reads is kept (in pend) until it completes; one
  * cut off by the end of the stream is invalid.  STRICT stops at the first
@@ -590,14 +592,17 @@ failed:
 
 /* --------------------------------------------------------- creation */
 
-/* A stateless single-byte charset: every byte converts alone, to one
- * character, or is invalid.  Fills the table; 0 if not such a charset. */
+/* A stateless single-byte charset: every byte converts alone, at once, to
+ * one character, or is invalid.  Fills the table; 0 if not such a charset.
+ * A charset whose converter holds a character back until it sees the next
+ * byte (CP1255, CP1258 and TCVN compose a letter with the combining mark
+ * after it) is not one: iconv decodes those. */
 static int build_table(whelk_decoder *d)
 {
     int b;
 
     for (b = 0; b < 256; b++) {
-        char inb = (char)b, outb[16], *in = &inb, *o = outb;
+        char inb = (char)b, outb[16], *in = &inb, *o = outb, *before;
         size_t left = 1, room = sizeof outb;
         iconv(d->cd, NULL, NULL, NULL, NULL);
         if (iconv(d->cd, &in, &left, &o, &room) == (size_t)-1) {
@@ -607,8 +612,9 @@ static int build_table(whelk_decoder *d)
             d->invalid[b] = 1;
             continue;
         }
+        before = o;
         iconv(d->cd, NULL, NULL, &o, &room);
-        if (left != 0 || o == outb || o - outb > 4)
+        if (left != 0 || o == outb || o != before || o - outb > 4)
             return 0;
         d->tablen[b] = (unsigned char)(o - outb);
         memcpy(d->tab[b], outb, (size_t)(o - outb));
@@ -692,6 +698,11 @@ whelk_decoder *whelk__decoder_new(const char *encoding, int policy, int *errnum)
 int whelk__decoder_is_utf8(const whelk_decoder *d)
 {
     return d->engine == ENG_UTF8;
+}
+
+int whelk__decoder_is_table(const whelk_decoder *d)
+{
+    return d->engine == ENG_TABLE;
 }
 
 const char *whelk__decoder_name(const whelk_decoder *d)

@@ -234,6 +234,9 @@ WHELK_INTERNAL int whelk__decode(whelk_decoder *d, const char *in, size_t len,
                                  int eof, whelk_buf *out, uint64_t *bad_offset);
 /* Whether the source is UTF-8 itself (validation only, no conversion). */
 WHELK_INTERNAL int whelk__decoder_is_utf8(const whelk_decoder *d);
+/* Whether the source is decoded by table lookup (a stateless single-byte
+ * charset that iconv converts byte by byte exactly as the table does). */
+WHELK_INTERNAL int whelk__decoder_is_table(const whelk_decoder *d);
 WHELK_INTERNAL const char *whelk__decoder_name(const whelk_decoder *d);
 WHELK_INTERNAL void whelk__decoder_free(whelk_decoder *d);
 /* Length of the longest valid UTF-8 prefix of s[0..len). */
@@ -303,8 +306,18 @@ WHELK_INTERNAL whelk_plan *whelk__plan(const whelk_pipeline *p,
 /* Closes the child ends once every stage is spawned. */
 WHELK_INTERNAL void whelk__plan_close_child_ends(whelk_plan *pl);
 WHELK_INTERNAL void whelk__plan_free(whelk_plan *pl);
+/* The path to exec for prog: prog itself when it holds a '/', else the
+ * first executable regular file in path_env's directories; relative paths
+ * are probed in cwd (NULL: ours).  NULL with *errnum (ENOENT, EACCES,
+ * ENOMEM, ...). */
 WHELK_INTERNAL char *whelk__resolve(const char *prog, const char *path_env,
                                     const char *cwd, int *errnum);
+/* The error for exec's ENOENT on path (resolved, so it existed) when it is
+ * a script whose #! interpreter is missing: names the interpreter.  NULL
+ * when path is no such script. */
+WHELK_INTERNAL whelk_error *whelk__missing_interpreter(const whelk_cmd *cmd,
+                                                       const char *path,
+                                                       size_t stage);
 
 /* ----------------------------------------------------------------- spawn */
 typedef struct whelk_spawn_req {

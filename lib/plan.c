@@ -21,35 +21,46 @@ extern char **environ;
 
 /* ------------------------------------------------------------ PATH search */
 
-/* Is path (relative to cwd when relative) an executable regular file?
- * 0, or an errno value. */
-static int probe(const char *cwd, const char *path)
-{
-    char *full = NULL;
-    struct stat st;
-    int rc = 0;
+/* Our descriptors never sit on 0, 1 or 2 (a host may have closed them). */
+static int lift(int fd);
 
-    if (cwd && path[0] != '/') {
-        size_t a = strlen(cwd), b = strlen(path);
-        if (!(full = whelk__malloc(a + b + 2)))
-            return ENOMEM;
-        memcpy(full, cwd, a);
-        full[a] = '/';
-        memcpy(full + a + 1, path, b + 1);
-        path = full;
+/* A descriptor of cwd to resolve relative paths in, made when first
+ * needed: *dirfd is -2 until then, AT_FDCWD without a cwd.  Relative to
+ * the directory, not a joined string, so that a cwd near PATH_MAX works
+ * as `cd cwd && ./tool` does.  0, or an errno value. */
+static int cwd_fd(const char *cwd, int *dirfd)
+{
+    if (*dirfd != -2)
+        return 0;
+    if (!cwd) {
+        *dirfd = AT_FDCWD;
+        return 0;
     }
-    if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0)
-        rc = errno;
-    else if (stat(path, &st) < 0)
-        rc = errno;
-    else if (!S_ISREG(st.st_mode))
-        rc = EACCES;
-    free(full);
-    return rc;
+    *dirfd = lift(open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    return *dirfd < 0 ? (*dirfd = -2, errno) : 0;
 }
 
-char *whelk__resolve(const char *prog, const char *path_env, const char *cwd,
-                     int *errnum)
+/* Is path (relative to cwd when relative) an executable regular file?
+ * 0, or an errno value. */
+static int probe(const char *cwd, int *dirfd, const char *path)
+{
+    struct stat st;
+    int at = AT_FDCWD, e;
+
+    if (path[0] != '/') {
+        if ((e = cwd_fd(cwd, dirfd)) != 0)
+            return e;
+        at = *dirfd;
+    }
+    if (faccessat(at, path, X_OK, AT_EACCESS) < 0)
+        return errno;
+    if (fstatat(at, path, &st, 0) < 0)
+        return errno;
+    return S_ISREG(st.st_mode) ? 0 : EACCES;
+}
+
+static char *search(const char *prog, const char *path_env, const char *cwd,
+                    int *dirfd, int *errnum)
 {
     size_t plen = strlen(prog);
     const char *dir = path_env, *end;
@@ -57,7 +68,7 @@ char *whelk__resolve(const char *prog, const char *path_env, const char *cwd,
     char *cand;
 
     if (strchr(prog, '/')) {
-        if ((*errnum = probe(cwd, prog)) != 0)
+        if ((*errnum = probe(cwd, dirfd, prog)) != 0)
             return NULL;
         if (!(cand = whelk__strdup(prog)))
             *errnum = ENOMEM;
@@ -81,7 +92,7 @@ char *whelk__resolve(const char *prog, const char *path_env, const char *cwd,
         }
         cand[dlen] = '/';
         memcpy(cand + dlen + 1, prog, plen + 1);
-        rc = probe(cwd, cand);
+        rc = probe(cwd, dirfd, cand);
         if (rc == 0) {
             *errnum = 0;
             return cand;
@@ -98,6 +109,83 @@ char *whelk__resolve(const char *prog, const char *path_env, const char *cwd,
     }
     *errnum = seen_eacces ? EACCES : ENOENT;
     return NULL;
+}
+
+char *whelk__resolve(const char *prog, const char *path_env, const char *cwd,
+                     int *errnum)
+{
+    int dirfd = -2;
+    char *found = search(prog, path_env, cwd, &dirfd, errnum);
+
+    if (dirfd >= 0)
+        close(dirfd);
+    return found;
+}
+
+/* ------------------------------------------------ scripts that cannot run */
+
+/* Appends s to b with bytes a person cannot see escaped (\r, \xHH). */
+static int add_visible(whelk_buf *b, const char *s, size_t n)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < n && rc == 0; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\r')
+            rc = whelk__buf_addstr(b, "\\r");
+        else if (c < 0x20 || c == 0x7F)
+            rc = whelk__buf_printf(b, "\\x%02X", c);
+        else
+            rc = whelk__buf_add(b, s + i, 1);
+    }
+    return rc;
+}
+
+whelk_error *whelk__missing_interpreter(const whelk_cmd *cmd, const char *path,
+                                        size_t stage)
+{
+    char head[256];
+    const char *interp, *stop;
+    whelk_buf who = {0};
+    whelk_error *e;
+    ssize_t n;
+    int dirfd = -2, fd, at = AT_FDCWD;
+
+    if (path[0] != '/') {
+        if (cwd_fd(cmd->cwd, &dirfd) != 0)
+            return NULL;
+        at = dirfd;
+    }
+    fd = lift(openat(at, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (dirfd >= 0)
+        close(dirfd);
+    if (fd < 0)
+        return NULL;
+    do
+        n = pread(fd, head, sizeof head - 1, 0);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n < 3 || head[0] != '#' || head[1] != '!')
+        return NULL;
+    head[n] = '\0';
+    for (interp = head + 2; *interp == ' ' || *interp == '\t'; interp++)
+        ;
+    for (stop = interp; *stop && !strchr(" \t\n", *stop); stop++)
+        ;
+    if (stop == interp)
+        return NULL;
+    if (add_visible(&who, interp, (size_t)(stop - interp)) < 0 ||
+        whelk__buf_reserve(&who, 1) < 0) {
+        whelk__buf_free(&who);
+        return (whelk_error *)&whelk__nomem_error;
+    }
+    e = whelk__error_new(WHELK_E_EXEC, ENOENT, stage, NULL,
+                         "cannot execute %s: its interpreter %s (on its #! "
+                         "line) was not found: %s",
+                         cmd->argv[0], who.data, whelk__strerror(ENOENT));
+    whelk__buf_free(&who);
+    return e;
 }
 
 /* The PATH a command's program is looked up in: its own when it sets one,

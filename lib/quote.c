@@ -17,15 +17,97 @@ static int is_safe(unsigned char c)
 static int is_reserved(const char *w)
 {
     static const char *const words[] = {
-        "if",   "then",     "else",   "elif",  "fi",    "do",
-        "done", "case",     "esac",   "while", "until", "for",
-        "in",   "function", "select", "time",  NULL};
+        "if",   "then",     "else",      "elif",   "fi",        "do",
+        "done", "case",     "esac",      "while",  "until",     "for",
+        "in",   "function", "select",    "time",   "coproc",    "foreach",
+        "end",  "repeat",   "nocorrect", "noglob", "namespace", NULL};
     size_t i;
 
     for (i = 0; words[i]; i++)
         if (strcmp(w, words[i]) == 0)
             return 1;
     return 0;
+}
+
+/* Names a shell runs without looking in PATH -- builtins of POSIX sh,
+ * bash, dash, ksh and zsh -- when they come first in a command: a program
+ * of that name is run through env(1), which can only exec. */
+static int is_builtin(const char *w)
+{
+    static const char *const words[] = {
+        ".",        ":",         "[",        "alias",   "autoload",   "bg",
+        "bind",     "bindkey",   "break",    "builtin", "bye",        "caller",
+        "cd",       "chdir",     "command",  "compgen", "complete",   "compopt",
+        "continue", "declare",   "dirs",     "disable", "disown",     "echo",
+        "emulate",  "enable",    "eval",     "exec",    "exit",       "export",
+        "false",    "fc",        "fg",       "float",   "functions",  "getconf",
+        "getopts",  "hash",      "help",     "history", "integer",    "jobs",
+        "kill",     "let",       "limit",    "local",   "logout",     "mapfile",
+        "popd",     "print",     "printf",   "pushd",   "pwd",        "r",
+        "read",     "readarray", "readonly", "rehash",  "return",     "sched",
+        "set",      "setopt",    "shift",    "shopt",   "sleep",      "source",
+        "suspend",  "test",      "times",    "trap",    "true",       "type",
+        "typeset",  "ulimit",    "umask",    "unalias", "unfunction", "unhash",
+        "unlimit",  "unset",     "unsetopt", "vared",   "wait",       "whence",
+        "where",    "which",     "zmodload", NULL};
+    size_t i;
+
+    for (i = 0; words[i]; i++)
+        if (strcmp(w, words[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Can NAME=value in front of a command set exactly name in its
+ * environment, in any POSIX shell?  Upper-case names that no shell
+ * treats specially (bash's read-only UID, zsh's USERNAME, RANDOM, ...);
+ * anything else goes through env(1). */
+static int is_plain_name(const char *name)
+{
+    static const char *const special[] = {"DIRSTACK",
+                                          "EGID",
+                                          "EPOCHREALTIME",
+                                          "EPOCHSECONDS",
+                                          "ERRNO",
+                                          "EUID",
+                                          "FUNCNAME",
+                                          "GID",
+                                          "GROUPS",
+                                          "HISTCMD",
+                                          "HISTSIZE",
+                                          "IFS",
+                                          "LINENO",
+                                          "OPTARG",
+                                          "OPTIND",
+                                          "PPID",
+                                          "RANDOM",
+                                          "SECONDS",
+                                          "SHELLOPTS",
+                                          "SRANDOM",
+                                          "TTYIDLE",
+                                          "UID",
+                                          "USERNAME",
+                                          "PWD",
+                                          "OLDPWD",
+                                          "SHLVL",
+                                          "_",
+                                          NULL};
+    const char *s = name;
+    size_t i;
+
+    if (!(*s == '_' || (*s >= 'A' && *s <= 'Z')))
+        return 0;
+    for (; *s; s++)
+        if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9')))
+            return 0;
+    if (strncmp(name, "BASH", 4) == 0 || strncmp(name, "ZSH", 3) == 0 ||
+        strncmp(name, "COMP", 4) == 0)
+        return 0;
+    for (i = 0; special[i]; i++)
+        if (strcmp(name, special[i]) == 0)
+            return 0;
+    return 1;
 }
 
 /* cmdword: the word is in command position, where NAME=x would be taken
@@ -54,28 +136,96 @@ int whelk__quote(whelk_buf *b, const char *word, int cmdword)
     return whelk__buf_add(b, "'", 1);
 }
 
+/* NAME=value as one word: the name bare when it is made of safe bytes,
+ * else the whole assignment quoted (env(1) reads any name). */
+static int render_assignment(whelk_buf *b, const char *name, const char *value)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    whelk_buf w = {0};
+    int rc;
+
+    while (*s && is_safe(*s))
+        s++;
+    if (!*s)
+        return whelk__buf_addstr(b, name) < 0 ||
+                       whelk__buf_add(b, "=", 1) < 0 ||
+                       whelk__quote(b, value, 0) < 0
+                   ? -1
+                   : 0;
+    if (whelk__buf_printf(&w, "%s=%s", name, value) < 0) {
+        whelk__buf_free(&w);
+        return -1;
+    }
+    rc = whelk__quote(b, w.data, 0);
+    whelk__buf_free(&w);
+    return rc;
+}
+
+/* Does the command need env(1): a cleared environment, an unset name, a
+ * name the shell cannot assign exactly, or a program named like a
+ * builtin? */
+static int needs_env(const whelk_cmd *cmd)
+{
+    size_t i;
+
+    if (cmd->clearenv)
+        return 1;
+    for (i = 0; i < cmd->nenv; i++)
+        if (!cmd->env[i].value || !is_plain_name(cmd->env[i].name))
+            return 1;
+    return cmd->argc && !strchr(cmd->argv[0], '/') && is_builtin(cmd->argv[0]);
+}
+
+/* env [-i] [-u NAME]... [--] [NAME=value]... [nice -n 0 [--]] program:
+ * env(1) takes every word holding '=' before the program as an
+ * assignment, even after --, so a program whose name holds '=' is run
+ * through nice -n 0, which execs it unchanged (/usr/bin/nice when the
+ * command sets a PATH of its own, where nice may not be). */
+static int render_env(whelk_buf *b, const whelk_cmd *cmd)
+{
+    const char *first = NULL, *prog = cmd->argc ? cmd->argv[0] : "";
+    size_t i;
+
+    if (whelk__buf_addstr(b, cmd->clearenv ? "env -i" : "env") < 0)
+        return -1;
+    for (i = 0; i < cmd->nenv; i++) {
+        if (cmd->env[i].value) {
+            if (!first)
+                first = cmd->env[i].name;
+        } else if (!cmd->clearenv &&
+                   (whelk__buf_addstr(b, " -u ") < 0 ||
+                    whelk__quote(b, cmd->env[i].name, 0) < 0)) {
+            return -1;
+        }
+    }
+    if ((first ? first[0] : prog[0]) == '-' && whelk__buf_addstr(b, " --") < 0)
+        return -1;
+    for (i = 0; i < cmd->nenv; i++)
+        if (cmd->env[i].value &&
+            (whelk__buf_add(b, " ", 1) < 0 ||
+             render_assignment(b, cmd->env[i].name, cmd->env[i].value) < 0))
+            return -1;
+    if (whelk__buf_add(b, " ", 1) < 0)
+        return -1;
+    if (!strchr(prog, '='))
+        return 0;
+    /* nice is looked up in the PATH the command sets */
+    for (i = 0; i < cmd->nenv; i++)
+        if (cmd->env[i].value && strcmp(cmd->env[i].name, "PATH") == 0 &&
+            whelk__buf_addstr(b, "/usr/bin/") < 0)
+            return -1;
+    return whelk__buf_addstr(b,
+                             prog[0] == '-' ? "nice -n 0 -- " : "nice -n 0 ");
+}
+
 int whelk__cmd_render(whelk_buf *b, const whelk_cmd *cmd)
 {
     size_t i;
-    int unsets = 0;
+    int env = needs_env(cmd);
 
-    for (i = 0; i < cmd->nenv; i++)
-        unsets |= cmd->env[i].value == NULL;
-    if (cmd->clearenv || unsets) {
-        if (whelk__buf_addstr(b, cmd->clearenv ? "env -i " : "env ") < 0)
-            return -1;
-        for (i = 0; i < cmd->nenv; i++) {
-            if (cmd->env[i].value || cmd->clearenv)
-                continue;
-            if (whelk__buf_addstr(b, "-u ") < 0 ||
-                whelk__quote(b, cmd->env[i].name, 0) < 0 ||
-                whelk__buf_add(b, " ", 1) < 0)
-                return -1;
-        }
-    }
-    for (i = 0; i < cmd->nenv; i++) {
-        if (!cmd->env[i].value)
-            continue;
+    if (env && render_env(b, cmd) < 0)
+        return -1;
+    for (i = 0; !env && i < cmd->nenv; i++) {
         if (whelk__buf_addstr(b, cmd->env[i].name) < 0 ||
             whelk__buf_add(b, "=", 1) < 0 ||
             whelk__quote(b, cmd->env[i].value, 0) < 0 ||
@@ -84,17 +234,47 @@ int whelk__cmd_render(whelk_buf *b, const whelk_cmd *cmd)
     }
     for (i = 0; i < cmd->argc; i++) {
         if ((i && whelk__buf_add(b, " ", 1) < 0) ||
-            whelk__quote(b, cmd->argv[i], i == 0) < 0)
+            whelk__quote(b, cmd->argv[i], i == 0 && !env) < 0)
             return -1;
     }
     return 0;
+}
+
+/* "cd dir" as the run's chdir(2) does it: a relative dir starts with ./
+ * so that CDPATH is not searched, and a dir with a .. component is
+ * resolved physically (-P), not by cutting the text. */
+static int render_cd(whelk_buf *b, const char *dir)
+{
+    const char *s;
+    int dotdot = 0, rel;
+
+    for (s = dir; (s = strstr(s, "..")) != NULL; s += 2)
+        if ((s == dir || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
+            dotdot = 1;
+    rel = dir[0] && dir[0] != '/' && strncmp(dir, "./", 2) != 0 &&
+          strncmp(dir, "../", 3) != 0 && strcmp(dir, ".") != 0 &&
+          strcmp(dir, "..") != 0;
+    if (whelk__buf_addstr(b, dotdot ? "cd -P " : "cd ") < 0 ||
+        (rel && whelk__buf_addstr(b, "./") < 0))
+        return -1;
+    return whelk__quote(b, dir, 0);
+}
+
+/* One command as a message shows it: `cd dir && ` when it has a working
+ * directory, then the command. */
+static int render_with_cwd(whelk_buf *b, const whelk_cmd *cmd)
+{
+    if (cmd->cwd &&
+        (render_cd(b, cmd->cwd) < 0 || whelk__buf_addstr(b, " && ") < 0))
+        return -1;
+    return whelk__cmd_render(b, cmd);
 }
 
 char *whelk__cmd_string(const whelk_cmd *cmd)
 {
     whelk_buf b = {0};
 
-    if (whelk__buf_reserve(&b, 64) < 0 || whelk__cmd_render(&b, cmd) < 0) {
+    if (whelk__buf_reserve(&b, 64) < 0 || render_with_cwd(&b, cmd) < 0) {
         whelk__buf_free(&b);
         return NULL;
     }
@@ -129,18 +309,54 @@ static int same_cwd(const whelk_pipeline *p)
     return 1;
 }
 
+/* printf's format for bytes holding NUL: each byte as itself but NUL,
+ * backslash and per cent, which are escaped. */
+static int render_format(whelk_buf *b, const unsigned char *s, size_t n)
+{
+    whelk_buf f = {0};
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < n && rc == 0; i++) {
+        if (s[i] == '\0')
+            rc = whelk__buf_addstr(&f, "\\000");
+        else if (s[i] == '\\')
+            rc = whelk__buf_addstr(&f, "\\\\");
+        else if (s[i] == '%')
+            rc = whelk__buf_addstr(&f, "%%");
+        else
+            rc = whelk__buf_add(&f, s + i, 1);
+    }
+    if (rc == 0 && whelk__buf_reserve(&f, 1) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = whelk__buf_addstr(b, "printf ") < 0 ||
+                     whelk__quote(b, f.data, 0) < 0
+                 ? -1
+                 : 0;
+    whelk__buf_free(&f);
+    return rc;
+}
+
+/* printf of the stdin bytes into the first stage; more than 256 bytes are
+ * shown by their first 32 and their size, in a form sh refuses to run. */
 static int render_input(whelk_buf *b, const whelk_pipeline *p)
 {
     size_t shown = p->in_len > 256 ? 32 : p->in_len;
     char *s;
     int rc;
 
-    if (memchr(p->in_data, '\0', p->in_len))
-        return whelk__buf_printf(b, "cat <(%zu bytes) | ", p->in_len);
-    if (!(s = whelk__memdup(p->in_data, shown)))
-        return -1;
-    rc = whelk__buf_addstr(b, "printf '%s' ") < 0 || whelk__quote(b, s, 0) < 0;
-    free(s);
+    if (memchr(p->in_data, '\0', p->in_len)) {
+        rc = render_format(b, p->in_data, shown);
+    } else {
+        if (!(s = whelk__memdup(p->in_data, shown)))
+            return -1;
+        rc = whelk__buf_addstr(b, "printf '%s' ") < 0 ||
+                     whelk__quote(b, s, 0) < 0
+                 ? -1
+                 : 0;
+        free(s);
+    }
     if (rc)
         return -1;
     if (shown < p->in_len &&
@@ -176,8 +392,7 @@ char *whelk_pipeline_tostring(const whelk_pipeline *p)
         return b.data;
     common = same_cwd(p);
     if (common && p->cmds[0]->cwd &&
-        (whelk__buf_addstr(&b, "cd ") < 0 ||
-         whelk__quote(&b, p->cmds[0]->cwd, 0) < 0 ||
+        (render_cd(&b, p->cmds[0]->cwd) < 0 ||
          whelk__buf_addstr(&b, " && ") < 0))
         goto fail;
     if (p->in.kind == IO_BYTES && render_input(&b, p) < 0)
@@ -187,11 +402,9 @@ char *whelk_pipeline_tostring(const whelk_pipeline *p)
         int sub = !common && c->cwd;
         if (i && whelk__buf_addstr(&b, " | ") < 0)
             goto fail;
-        if (sub && (whelk__buf_addstr(&b, "(cd ") < 0 ||
-                    whelk__quote(&b, c->cwd, 0) < 0 ||
-                    whelk__buf_addstr(&b, " && ") < 0))
+        if (sub && whelk__buf_add(&b, "(", 1) < 0)
             goto fail;
-        if (whelk__cmd_render(&b, c) < 0)
+        if ((sub ? render_with_cwd(&b, c) : whelk__cmd_render(&b, c)) < 0)
             goto fail;
         if (sub && whelk__buf_add(&b, ")", 1) < 0)
             goto fail;

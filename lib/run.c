@@ -81,6 +81,11 @@ static whelk_error *spawn_error_text(whelk_proc *pr, size_t i, int e)
                : e == EMFILE || e == ENFILE ? WHELK_E_IO
                                             : WHELK_E_EXEC;
 
+    whelk_error *script;
+
+    if (e == ENOENT && (script = whelk__missing_interpreter(
+                            pr->p->cmds[i], pr->plan->paths[i], i)) != NULL)
+        return script;
     if (e == ENOENT && pr->p->cmds[i]->cwd)
         return whelk__error_new(kind, e, i, NULL, "cannot execute %s in %s: %s",
                                 prog, pr->p->cmds[i]->cwd, whelk__strerror(e));

@@ -37,6 +37,9 @@
  *   env:NAME       print the value of NAME and "\n", or "(unset)\n"
  *   argv           print each entry of its own argv on its own line, raw
  *   argvz          print each entry of its own argv followed by a NUL byte
+ *   dump           print exactly what it was given: the working directory,
+ *                  the number of arguments in decimal, each argument, then
+ *                  each environment entry, each followed by a NUL byte
  *   pid, ppid, pgid   print the number and "\n"
  *   close:FD       close a descriptor
  *   touch:PATH     create PATH (or truncate it) with mode 0666 & ~umask: a
@@ -478,6 +481,20 @@ int main(int argc, char **argv)
 
             for (j = 0; j < argc; j++)
                 write_all(1, argv[j], strlen(argv[j]) + 1);
+        } else if (!strcmp(name, "dump")) {
+            extern char **environ;
+            char buf[PATH_MAX], num[32];
+            int j;
+
+            if (!getcwd(buf, sizeof buf))
+                die("getcwd", errno);
+            write_all(1, buf, strlen(buf) + 1);
+            snprintf(num, sizeof num, "%d", argc);
+            write_all(1, num, strlen(num) + 1);
+            for (j = 0; j < argc; j++)
+                write_all(1, argv[j], strlen(argv[j]) + 1);
+            for (j = 0; environ[j]; j++)
+                write_all(1, environ[j], strlen(environ[j]) + 1);
         } else if (!strcmp(name, "pid")) {
             write_num(1, (long long)getpid());
         } else if (!strcmp(name, "ppid")) {
