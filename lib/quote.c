@@ -183,22 +183,26 @@ static int needs_env(const whelk_cmd *cmd)
  * command sets a PATH of its own, where nice may not be). */
 static int render_env(whelk_buf *b, const whelk_cmd *cmd)
 {
-    const char *first = NULL, *prog = cmd->argc ? cmd->argv[0] : "";
-    size_t i;
+    const char *prog = cmd->argc ? cmd->argv[0] : "";
+    size_t i, first = cmd->nenv;
+    int sets_path = 0;
 
     if (whelk__buf_addstr(b, cmd->clearenv ? "env -i" : "env") < 0)
         return -1;
     for (i = 0; i < cmd->nenv; i++) {
+        const char *name = cmd->env[i].name;
         if (cmd->env[i].value) {
-            if (!first)
-                first = cmd->env[i].name;
-        } else if (!cmd->clearenv &&
-                   (whelk__buf_addstr(b, " -u ") < 0 ||
-                    whelk__quote(b, cmd->env[i].name, 0) < 0)) {
+            if (first == cmd->nenv)
+                first = i;
+            sets_path |= strcmp(name, "PATH") == 0;
+        } else if (!cmd->clearenv && (whelk__buf_addstr(b, " -u ") < 0 ||
+                                      whelk__quote(b, name, 0) < 0)) {
             return -1;
         }
     }
-    if ((first ? first[0] : prog[0]) == '-' && whelk__buf_addstr(b, " --") < 0)
+    /* a first word starting with '-' would be taken for an option */
+    if ((first < cmd->nenv ? cmd->env[first].name : prog)[0] == '-' &&
+        whelk__buf_addstr(b, " --") < 0)
         return -1;
     for (i = 0; i < cmd->nenv; i++)
         if (cmd->env[i].value &&
@@ -209,11 +213,9 @@ static int render_env(whelk_buf *b, const whelk_cmd *cmd)
         return -1;
     if (!strchr(prog, '='))
         return 0;
-    /* nice is looked up in the PATH the command sets */
-    for (i = 0; i < cmd->nenv; i++)
-        if (cmd->env[i].value && strcmp(cmd->env[i].name, "PATH") == 0 &&
-            whelk__buf_addstr(b, "/usr/bin/") < 0)
-            return -1;
+    /* nice is looked up in the PATH the command sets, where it may not be */
+    if (sets_path && whelk__buf_addstr(b, "/usr/bin/") < 0)
+        return -1;
     return whelk__buf_addstr(b,
                              prog[0] == '-' ? "nice -n 0 -- " : "nice -n 0 ");
 }
