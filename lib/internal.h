@@ -4,7 +4,8 @@
  *
  *   cmd.c pipeline.c shell.c   builders
  *   plan.c                     validate, resolve PATH, open files, make pipes
- *   spawn.c                    start one stage (posix_spawn)
+ *   spawn.c                    start one stage (clone, posix_spawn, fork)
+ *   sys.c                      descriptors above 2; refused kernel calls
  *   pump.c                     the poll loop: stdin, output, pidfds, deadline
  *   decode.c lines.c           bytes -> UTF-8 -> lines (no processes here)
  *   verdict.c                  statuses -> result or error

@@ -6,6 +6,7 @@
  * is reported as an error naming what went wrong; nothing is spawned.
  */
 #include "internal.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -283,23 +284,6 @@ static int own(whelk_plan *pl, int fd)
     return 0;
 }
 
-/* Our descriptors never sit on 0, 1 or 2 (a host may have closed them):
- * a child's dup2 onto 0..2 must not clobber a source still needed. */
-static int lift(int fd)
-{
-    int hi;
-
-    if (fd < 0 || fd > 2)
-        return fd;
-    hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-    }
-    return hi;
-}
-
 static void io_error(builder *b, int errnum, const char *what)
 {
     if (!b->err)
@@ -311,7 +295,7 @@ static void io_error(builder *b, int errnum, const char *what)
 /* A descriptor the plan owns until the stages are spawned; -1 on error. */
 static int keep(builder *b, int fd, const char *what)
 {
-    if (fd < 0 || (fd = lift(fd)) < 0) {
+    if (fd < 0 || (fd = whelk__fd_high(fd)) < 0) {
         io_error(b, errno, what);
         return -1;
     }
@@ -390,7 +374,8 @@ static int make_pipe(builder *b, int child_reads, int *mine)
         io_error(b, errno, "cannot make a pipe");
         return -1;
     }
-    if ((fds[0] = lift(fds[0])) < 0 || (fds[1] = lift(fds[1])) < 0) {
+    if ((fds[0] = whelk__fd_high(fds[0])) < 0 ||
+        (fds[1] = whelk__fd_high(fds[1])) < 0) {
         int e = errno;
         if (fds[0] >= 0)
             close(fds[0]);

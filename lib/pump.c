@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "hostio.h"
 #include "stop.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +26,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef HAVE_SYS_PIDFD_H
-#include <sys/pidfd.h>
-#endif
 
 #define READ_CHUNK (64 * 1024)
 #define BIG_READ (1024 * 1024)
@@ -53,19 +51,6 @@ static void fail(whelk_proc *pr, whelk_error *e)
 
 /* ------------------------------------------------------------- signals */
 
-static int send_pidfd(int pidfd, pid_t pid, int sig)
-{
-#if defined(HAVE_PIDFD_SEND_SIGNAL)
-    if (pidfd >= 0)
-        return pidfd_send_signal(pidfd, sig, NULL, 0);
-#elif defined(SYS_pidfd_send_signal)
-    if (pidfd >= 0)
-        return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-#endif
-    (void)pidfd;
-    return kill(pid, sig);
-}
-
 int whelk__proc_signal(whelk_proc *pr, int sig)
 {
     size_t i;
@@ -82,8 +67,8 @@ int whelk__proc_signal(whelk_proc *pr, int sig)
     }
     for (i = 0; i < pr->n; i++) {
         whelk_stage *s = &pr->stages[i];
-        if (s->pid > 0 && !s->reaped && send_pidfd(s->pidfd, s->pid, sig) < 0 &&
-            errno != ESRCH)
+        if (s->pid > 0 && !s->reaped &&
+            whelk__pidfd_kill(s->pidfd, s->pid, sig) < 0 && errno != ESRCH)
             rc = errno;
     }
     return rc;

@@ -7,6 +7,7 @@
 #include "internal.h"
 #include "hostio.h"
 #include "stop.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -339,8 +340,9 @@ int whelk_proc_fd(const whelk_proc *cpr)
         return -1;
     if (pr->epfd >= 0)
         return pr->epfd;
-    pr->epfd = epoll_create1(EPOLL_CLOEXEC);
-    pr->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    pr->epfd = whelk__fd_high(epoll_create1(EPOLL_CLOEXEC));
+    pr->tfd = whelk__fd_high(
+        timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (pr->epfd < 0 || pr->tfd < 0)
         ok = 0;
     for (i = 0; ok && i < pr->plan->nstreams; i++)
