@@ -22,9 +22,6 @@ extern char **environ;
 
 /* ------------------------------------------------------------ PATH search */
 
-/* Our descriptors never sit on 0, 1 or 2 (a host may have closed them). */
-static int lift(int fd);
-
 /* A descriptor of cwd to resolve relative paths in, made when first
  * needed: *dirfd is -2 until then, AT_FDCWD without a cwd.  Relative to
  * the directory, not a joined string, so that a cwd near PATH_MAX works
@@ -37,7 +34,7 @@ static int cwd_fd(const char *cwd, int *dirfd)
         *dirfd = AT_FDCWD;
         return 0;
     }
-    *dirfd = lift(open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    *dirfd = whelk__fd_high(open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC));
     return *dirfd < 0 ? (*dirfd = -2, errno) : 0;
 }
 
@@ -158,7 +155,8 @@ whelk_error *whelk__missing_interpreter(const whelk_cmd *cmd, const char *path,
             return NULL;
         at = dirfd;
     }
-    fd = lift(openat(at, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    fd = whelk__fd_high(
+        openat(at, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (dirfd >= 0)
         close(dirfd);
     if (fd < 0)
