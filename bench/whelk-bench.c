@@ -44,7 +44,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -248,6 +251,105 @@ static int sp_vfork(void *ctx)
     return pid < 0 ? -1 : wait_ok(pid);
 }
 
+/*
+ * The steps of libwhelk's fast spawn path (lib/spawn.c, lib/plan.c, the
+ * poll loop) added one at a time on top of the bare vfork floor, so that
+ * what each guarantee costs is measured, not guessed (section spawn-steps,
+ * issue 15).  Step k does everything of the steps below it:
+ *   1 clone(CLONE_VM | CLONE_VFORK) on a stack of its own, waitpid
+ *   2 every signal blocked around the clone, the child unblocks them
+ *   3 the child sets the 62 catchable signals to SIG_DFL
+ *   4 CLONE_PIDFD (the pidfd closed once the child has exec'd)
+ *   5 the wait through the pidfd: poll, waitid(WNOWAIT), close, wait4
+ *   6 setpgid in the child
+ *   7 /dev/null opened and closed in the parent, dup3'd onto 0, 1, 2
+ *   8 close_range(3, ~0) in the child
+ *   9 faccessat + stat of the program in the parent
+ */
+#if defined(__linux__) && defined(CLONE_PIDFD) && defined(SYS_close_range)
+#define HAVE_STEPS 1
+static int step, step_null = -1;
+
+struct step_ksig {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask;
+};
+
+static int step_child(void *arg)
+{
+    struct step_ksig dfl = {SIG_DFL, 0, NULL, 0};
+    unsigned long none = 0;
+    int sig, i;
+
+    (void)arg;
+    if (step >= 3)
+        for (sig = 1; sig <= 64; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP)
+                syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+    if (step >= 6)
+        syscall(SYS_setpgid, 0, 0);
+    if (step >= 7)
+        for (i = 0; i < 3; i++)
+            syscall(SYS_dup3, step_null, i, 0);
+    if (step >= 8)
+        syscall(SYS_close_range, 3U, ~0U, 0U);
+    if (step >= 2)
+        syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
+    syscall(SYS_execve, CHILD, child_argv, environ);
+    syscall(SYS_exit, 127);
+    return 127;
+}
+
+static int sp_step(void *ctx)
+{
+    unsigned long all = ~0UL, old;
+    char *stack;
+    int fd = -1, st;
+    pid_t pid;
+
+    (void)ctx;
+    if (step >= 9) {
+        struct stat sb;
+        if (faccessat(AT_FDCWD, CHILD, X_OK, AT_EACCESS) < 0 ||
+            stat(CHILD, &sb) < 0)
+            return -1;
+    }
+    if (step >= 7 && (step_null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+        return -1;
+    if (!(stack = malloc(32768)))
+        return -1;
+    if (step >= 2)
+        syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof all);
+    pid = clone(step_child, stack + 32768,
+                CLONE_VM | CLONE_VFORK | SIGCHLD | (step >= 4 ? CLONE_PIDFD : 0),
+                NULL, &fd);
+    if (step >= 2)
+        syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof old);
+    free(stack);
+    if (step >= 7)
+        close(step_null);
+    if (pid < 0)
+        return -1;
+    if (step >= 5) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        siginfo_t si;
+        while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+            ;
+        waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+        close(fd);
+        return waitpid(pid, &st, WNOHANG) == pid && WIFEXITED(st) &&
+                       WEXITSTATUS(st) == 0
+                   ? 0
+                   : -1;
+    }
+    if (step >= 4)
+        close(fd);
+    return wait_ok(pid);
+}
+#endif
+
 #ifdef BENCH_HAVE_LIBPIPELINE
 static int sp_libpipeline(void *ctx)
 {
@@ -357,6 +459,11 @@ static void w_spawn(int argc, char **argv)
         fn = sp_fork;
     } else if (strcmp(peer, "vfork") == 0) {
         fn = sp_vfork;
+#ifdef HAVE_STEPS
+    } else if (strncmp(peer, "step", 4) == 0) {
+        step = (int)parse_ul(peer + 4);
+        fn = sp_step;
+#endif
 #ifdef BENCH_HAVE_LIBPIPELINE
     } else if (strcmp(peer, "libpipeline") == 0) {
         fn = sp_libpipeline;
@@ -990,6 +1097,8 @@ typedef struct section {
     int npeers; /* entries of peers[]: rows times nplace */
     int nplace; /* placements per row: 1, or nplaces for a placed section */
     int placed; /* each row runs in every placement */
+    int steps;  /* rows are steps: a column of each row's median minus the
+                   one above instead of best vs best and libwhelk vs peer */
     int ref;    /* the reference row of the ratio column */
     int main;   /* the libwhelk row compared with every peer */
     int rounds;
@@ -1475,10 +1584,44 @@ static void print_placed(const section *s)
     }
 }
 
+/* A section of steps: each row's median, ratio to the floor, and what
+ * the step added to the row above it. */
+static void print_steps(const section *s)
+{
+    const peer *ref = ROW(s, s->ref, 0);
+    int i;
+
+    printf("| step | median | min - max (spread) | vs %s | added by the "
+           "step |\n",
+           ref->label);
+    printf("|---|---:|---:|---:|---:|\n");
+    for (i = 0; i < NROWS(s); i++) {
+        const peer *p = ROW(s, i, 0), *above = i ? ROW(s, i - 1, 0) : NULL;
+        if (!ok(p)) {
+            printf("| %s | %s | %s | | |\n", p->label,
+                   p->skip ? "skipped" : "FAILED", p->skip ? p->skip : p->err);
+            continue;
+        }
+        printf("| %s | %s | %s | %s |", p->label, num(p->med), spread_cell(p),
+               ok(ref) ? ratio(p->med / ref->med) : "-");
+        if (above && ok(above))
+            printf(" %+.1f |\n", p->med - above->med);
+        else
+            printf(" |\n");
+        if (ok(ref) && i != s->ref)
+            keep_ratio(s, p, ref);
+    }
+}
+
 static void print_plain(const section *s)
 {
     const peer *ref = ROW(s, s->ref, 0), *m = ROW(s, s->main, 0);
     int i;
+
+    if (s->steps) {
+        print_steps(s);
+        return;
+    }
 
     printf("| peer | median | min - max (spread) | vs %s | best vs best | "
            "libwhelk vs peer |\n",
@@ -1837,6 +1980,56 @@ static void section_spawn(int big, int cpu)
               0, sec.ref, 1.10, 1, "x");
 }
 
+/* What each step of libwhelk's spawn costs above the floor, in CPU time
+ * (the rows of sp_step). */
+static void section_steps(void)
+{
+    static const char *const labels[] = {
+        "floor: bare vfork + execve + waitpid",
+        "1 clone(CLONE_VM|CLONE_VFORK), own stack, waitpid",
+        "2 + every signal blocked around the clone (no host handler can run "
+        "in the child)",
+        "3 + the child sets 62 signals to SIG_DFL (every signal at default, "
+        "SIG_IGN too)",
+        "4 + CLONE_PIDFD (a pidfd for the run)",
+        "5 + the wait through the pidfd: poll, waitid WNOWAIT, close, wait4",
+        "6 + setpgid (own process group)",
+        "7 + /dev/null opened, dup3 onto 0, 1, 2 (std fds /dev/null)",
+        "8 + close_range(3, ~0) (every other fd closed)",
+        "9 + faccessat + stat of the program (not found: an error before "
+        "anything runs)",
+        "libwhelk whelk_run, std fds /dev/null (all of it, with the plan, "
+        "allocation, the result)"};
+    const char *iters = quick ? "300" : "1000", *W = self_exe;
+    int i;
+
+    new_section("spawn-steps",
+                "microseconds of CPU (parent and child) per spawn+wait", TIME,
+                0);
+    snprintf(sec.title, sizeof sec.title,
+             "1d. what each guarantee of spawn+wait costs: libwhelk's steps "
+             "added one at a time to the floor (up to %s spawns per round, "
+             "on-CPU time)",
+             iters);
+    sec.steps = 1;
+    add(&sec, labels[0], NULL, W, "--worker", "spawn", "vfork", iters, "5",
+        "--cpu", NULL);
+    for (i = 1; i <= 9; i++)
+#ifdef HAVE_STEPS
+        add(&sec, labels[i], NULL, W, "--worker", "spawn", fmt("step%d", i),
+            iters, "5", "--cpu", NULL);
+#else
+        add(&sec, labels[i], "needs Linux with CLONE_PIDFD and close_range",
+            NULL);
+#endif
+    add(&sec, labels[10], NULL, W, "--worker", "spawn", "whelk-null", iters,
+        "5", "--cpu", NULL);
+    sec.ref = 0;
+    sec.main = 10;
+    run_section(&sec);
+    print_section(&sec);
+}
+
 static void section_capture(void)
 {
     unsigned long n = quick ? 128 * MIB : GIB;
@@ -2035,8 +2228,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: whelk-bench [--rounds N] [--quick] [--only LIST] "
             "[--ratios FILE]\n"
-            "sections: spawn spawn-big spawn-cpu capture lines rss pipeline "
-            "decode e2e many\n");
+            "sections: spawn spawn-big spawn-cpu spawn-steps capture lines "
+            "rss pipeline decode e2e many\n");
     exit(2);
 }
 
@@ -2091,6 +2284,8 @@ int main(int argc, char **argv)
         section_spawn(1, 0);
     if (wanted("spawn-cpu"))
         section_spawn(0, 1);
+    if (wanted("spawn-steps"))
+        section_steps();
     if (wanted("capture"))
         section_capture();
     if (wanted("lines"))
