@@ -17,7 +17,8 @@
  *   - REPLACE never fails, and its output is valid UTF-8; so is the output
  *     of every successful decoding, NUL-terminated in its buffer;
  *   - where STRICT succeeds, REPLACE gives the same output, and for every
- *     encoding but UTF-8 that output is what iconv itself gives;
+ *     encoding but UTF-8 that output is what iconv itself gives (the table
+ *     charsets and those that compose, CP1255, CP1258 and TCVN, included);
  *   - for UTF-8, STRICT passes valid input through unchanged and fails at
  *     the end of the longest valid prefix.
  * Each chunk is a separate allocation of exactly its size, so ASan sees a
@@ -36,6 +37,13 @@ static const char *const encodings[] = {
     "UTF-16LE",  "UTF-16BE",   "UTF-16",      "UTF-32LE",
     "SHIFT_JIS", "CP932",      "EUC-JP",      "GB18030",
     "BIG5",      "EUC-KR",     "ISO-2022-JP", "ISO-8859-15",
+    /* charsets whose converter composes a letter and the combining mark
+     * after it: not table charsets, decoded by iconv */
+    "CP1255",    "CP1258",     "TCVN5712-1",
+    /* more single-byte charsets of the table engine */
+    "CP1251",    "CP1253",     "ISO-8859-7",  "KOI8-U",
+    "CP437",     "MACINTOSH",  "CP1250",      "ISO-8859-8",
+    "CP874",
 };
 #define NENC (sizeof encodings / sizeof encodings[0])
 

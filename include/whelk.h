@@ -386,11 +386,16 @@ WHELK_API void whelk_pipeline_pgroup(whelk_pipeline *p, int on);
  * whelk_pipeline_tostring -- the pipeline as a shell reads it, with env
  * changes, cwd and redirections, every word quoted so that `sh -c` runs the
  * same thing: cd /repo && LC_ALL=C git log 2>/dev/null | head -n 5 > out.
+ * It runs nothing but the pipeline whatever bytes the arguments, env names
+ * and values, directories and program paths hold: env changes a shell
+ * cannot make exactly (cleared, unset, odd or shell-special names) and
+ * programs named like builtins go through env(1); a program whose path
+ * holds '=' through `nice -n 0` (env takes it for an assignment).
  * The default stdin (/dev/null) is not shown.  A `cd dir &&` prefix is
  * used when every stage has the same cwd, else each stage with a cwd of its
  * own is rendered as a subshell `(cd dir && cmd)`.  Input bytes of up to
- * 256 bytes are rendered as printf '%s' '...' | ...; longer input (or
- * input holding NUL bytes) is abbreviated and does not round-trip.
+ * 256 bytes are rendered as printf '%s' '...' | ... (with octal escapes
+ * when they hold NUL); longer input is abbreviated, in a form sh refuses.
  *
  * Returns a string the caller frees with free(), or NULL if memory is
  * exhausted.
