@@ -258,10 +258,10 @@ WHELK_API whelk_cmd *whelk_cmd_new_argstr(const char *words);
 
 /*
  * whelk_cmd_dup -- a copy of cmd with every setting (argv, environment
- * changes, cwd, stderr, ok codes), owned by the caller: a template to
- * make many similar commands from.  A descriptor given with
- * whelk_cmd_stderr_fd is shared, not duplicated: the caller still keeps
- * it open.  A problem remembered by cmd is remembered
+ * changes, cwd, stderr, ok codes, child setup), owned by the caller: a
+ * template to make many similar commands from.  A descriptor given with
+ * whelk_cmd_stderr_fd or whelk_cmd_fd is shared, not duplicated: the
+ * caller still keeps it open.  A problem remembered by cmd is remembered
  * by the copy.  Never NULL (see whelk_cmd_new); a NULL cmd gives a copy
  * whose run fails with WHELK_E_INVALID.
  */
@@ -277,6 +277,74 @@ WHELK_API whelk_cmd *whelk_cmd_dup(const whelk_cmd *cmd);
  * whelk_cmd_setenv(cmd, name, NULL) for each of them.
  */
 WHELK_API void whelk_cmd_unset_git_env(whelk_cmd *cmd);
+
+/*
+ * Child setup.  What the child does between clone and exec, besides
+ * descriptors 0-2, the cwd and the process group: each step is a raw
+ * system call in the child, and a step that fails stops the child before
+ * exec and fails the run with WHELK_E_EXEC, its errno, and a message that
+ * names the step ("setting the user id (setuid) failed: Operation not
+ * permitted"); nothing is printed, no exit status is invented.  The order
+ * in the child: descriptors, resource limits, nice, umask, groups, group
+ * id, user id, the parent-death signal, the working directory, exec.
+ *
+ * Where the fast spawn path (clone) is unavailable, a command that uses
+ * any of these is started with fork and the same system calls rather than
+ * with posix_spawn, which can do none of them but the descriptors: the
+ * results are the same, the cost is that of fork (the host's page tables
+ * are copied).  A command that uses none of them is started as before.
+ */
+
+/*
+ * whelk_cmd_fd -- the child sees the host's descriptor host_fd as its
+ * descriptor child_fd (>= 3), and still nothing else it was not given: a
+ * jobserver pipe for make, a status pipe for `gpg --status-fd 3`, data on
+ * fd 3 for a program that reads it.  The caller keeps host_fd, which must
+ * be open when the run starts (it is duplicated then; the caller may close
+ * it once whelk_run or whelk_start has returned).  Several per command; a
+ * later call for the same child_fd wins.  Any mapping works, sources and
+ * targets may cross (3 -> 4 and 4 -> 3 at once; host_fd 1 as child 3).
+ *
+ * child_fd < 3 is WHELK_E_INVALID (EINVAL); a host_fd that is negative or
+ * not open when the run starts is WHELK_E_INVALID with errno EBADF, before
+ * anything runs.  A child_fd the child's RLIMIT_NOFILE does not allow
+ * fails the run with WHELK_E_EXEC (EBADF).
+ */
+WHELK_API void whelk_cmd_fd(whelk_cmd *cmd, int child_fd, int host_fd);
+
+/*
+ * whelk_cmd_rlimit -- set the child's resource limit (RLIMIT_NOFILE,
+ * RLIMIT_CORE, RLIMIT_CPU, ... of <sys/resource.h>) to soft and hard
+ * (RLIM_INFINITY for none), as setrlimit(2).  A later call for the same
+ * resource wins.  An unknown resource or soft > hard is WHELK_E_INVALID;
+ * raising a hard limit without privilege fails the run with WHELK_E_EXEC
+ * (EPERM).
+ */
+WHELK_API void whelk_cmd_rlimit(whelk_cmd *cmd, int resource,
+                                unsigned long long soft,
+                                unsigned long long hard);
+
+/* whelk_cmd_umask -- the child's umask (0 to 0777; more bits are
+ * WHELK_E_INVALID).  Without it the child inherits the host's. */
+WHELK_API void whelk_cmd_umask(whelk_cmd *cmd, unsigned mask);
+
+/*
+ * whelk_cmd_nice -- add increment to the child's nice value (the host's,
+ * at spawn time), like nice(1): the result is kept within -20..19.  A
+ * negative result below the host's needs privilege (CAP_SYS_NICE), else
+ * the run fails with WHELK_E_EXEC (EACCES or EPERM).
+ */
+WHELK_API void whelk_cmd_nice(whelk_cmd *cmd, int increment);
+
+/*
+ * whelk_cmd_user -- run the child as uid and gid: setgroups({gid}), then
+ * setgid(gid), then setuid(uid), in that order, so a root host drops every
+ * privilege (no supplementary group is kept).  The working directory is
+ * entered and the program executed as that user.  A host without the
+ * privilege (not root, no CAP_SETUID/CAP_SETGID) gets WHELK_E_EXEC with
+ * errno EPERM from the run.  (uid_t)-1 or (gid_t)-1 is WHELK_E_INVALID.
+ */
+WHELK_API void whelk_cmd_user(whelk_cmd *cmd, uid_t uid, gid_t gid);
 
 /* whelk_cmd_free -- free a command that was not given to a pipeline. */
 WHELK_API void whelk_cmd_free(whelk_cmd *cmd);
@@ -539,6 +607,21 @@ WHELK_API void whelk_pipeline_on_exit(whelk_pipeline *p,
  * process's output elsewhere (WHELK_NULL, a file).
  */
 WHELK_API void whelk_pipeline_timeout(whelk_pipeline *p, unsigned ms);
+
+/*
+ * whelk_pipeline_die_with_host -- on: every stage gets SIGKILL when the
+ * host process dies, however it dies (SIGKILL included); off (default):
+ * stages outlive a host that dies.  Only the stages themselves: their own
+ * children are theirs to handle.  The promise holds for the process, not
+ * the thread: a pipeline started from a short-lived thread, or by
+ * whelk_run_many, is not killed when that thread exits, because such a
+ * run's stages are spawned by a thread of the run's own that lives until
+ * every stage is reaped (PR_SET_PDEATHSIG fires when the spawning thread
+ * exits).  A host that dies between the spawn and the child's request for
+ * the signal is seen by the child, which then does not run.  A stage that
+ * executes a set-user-ID program loses the signal (the kernel clears it).
+ */
+WHELK_API void whelk_pipeline_die_with_host(whelk_pipeline *p, int on);
 
 /* whelk_pipeline_kill_grace -- ms between SIGTERM and SIGKILL (2000). */
 WHELK_API void whelk_pipeline_kill_grace(whelk_pipeline *p, unsigned ms);

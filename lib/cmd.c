@@ -4,6 +4,7 @@
  * first problem is remembered in cmd->fault and reported by the run.
  */
 #include "internal.h"
+#include "childsetup.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -335,6 +336,8 @@ whelk_cmd *whelk_cmd_dup(const whelk_cmd *src)
     cmd->ok_codes =
         dup_bytes(src->ok_codes, src->nok * sizeof *src->ok_codes, &bad);
     cmd->nok = cmd->ok_codes ? src->nok : 0;
+    if (whelk__setup_dup(cmd, src) < 0)
+        bad = 1;
     if (bad)
         whelk__fault_set(&cmd->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
     return cmd;
@@ -354,6 +357,7 @@ void whelk_cmd_free(whelk_cmd *cmd)
     free(cmd->cwd);
     free(cmd->err.path);
     free(cmd->ok_codes);
+    whelk__setup_free(cmd->setup);
     whelk__fault_clear(&cmd->fault);
     free(cmd);
 }

@@ -106,6 +106,7 @@ struct whelk_cmd {
     whelk_io err; /* stderr */
     int *ok_codes;
     size_t nok;
+    struct whelk_setup *setup; /* child setup (childsetup.c), or NULL */
     whelk_fault fault;
 };
 
@@ -142,6 +143,7 @@ struct whelk_pipeline {
     void *exit_ud;
     void (*error_fn)(const whelk_error *, void *); /* from a shell */
     void *error_ud;
+    int die_with_host; /* stages spawned by a keeper thread (keeper.c) */
     whelk_fault fault;
 };
 
@@ -299,6 +301,7 @@ typedef struct whelk_plan {
     const unsigned char *in_ptr;
     size_t in_len;
     int feed; /* WHELK_FEED: in_fd is written by the host (hostio.c) */
+    struct whelk_child_setup **setups; /* per stage, or NULL (childsetup.h) */
 } whelk_plan;
 /* Validates p and prepares the attempt; NULL and *err on failure (nothing
  * left open). */
@@ -328,6 +331,8 @@ typedef struct whelk_spawn_req {
     const char *cwd;
     const int *fds; /* [3] */
     int pgroup;     /* -1: none; 0: new group; >0: join it */
+    const struct whelk_child_setup *setup; /* childsetup.h, or NULL */
+    int *step; /* NULL, or set to the failed child-setup step (or 0) */
 } whelk_spawn_req;
 /* Starts one process.  0 with *pid (and *pidfd, or -1) set, or an errno
  * value of the failure (exec, chdir, fork). */
@@ -367,9 +372,10 @@ struct whelk_proc {
     whelk_buf decoded;   /* decoder output */
     whelk_buf *tails;    /* per stage: last bytes of captured stderr */
     int nopidfd_backoff;
-    size_t in_off;           /* stdin bytes written */
-    int64_t timer_armed;     /* what tfd is set to */
-    struct whelk_host *host; /* pull and feed state (hostio.c), or NULL */
+    size_t in_off;               /* stdin bytes written */
+    int64_t timer_armed;         /* what tfd is set to */
+    struct whelk_host *host;     /* pull and feed state (hostio.c), or NULL */
+    struct whelk_keeper *keeper; /* die_with_host: the spawning thread */
     int in_loop;   /* the loop is running: calls on the handle from its
                       callbacks are refused */
     int host_head; /* the host stopped pulling before the end of output:

@@ -215,6 +215,12 @@ void whelk_pipeline_timeout(whelk_pipeline *p, unsigned ms)
         p->timeout_ms = ms;
 }
 
+void whelk_pipeline_die_with_host(whelk_pipeline *p, int on)
+{
+    if (WHELK_PIPE_OK(p))
+        p->die_with_host = on != 0;
+}
+
 void whelk_pipeline_kill_grace(whelk_pipeline *p, unsigned ms)
 {
     if (WHELK_PIPE_OK(p))

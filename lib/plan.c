@@ -6,6 +6,7 @@
  * is reported as an error naming what went wrong; nothing is spawned.
  */
 #include "internal.h"
+#include "childsetup.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -280,6 +281,33 @@ static int own(whelk_plan *pl, int fd)
     }
     pl->owned[pl->nowned++] = fd;
     return 0;
+}
+
+static int own_fd(void *pl, int fd)
+{
+    return own(pl, fd);
+}
+
+/* The child setup of every stage that asks for one (childsetup.h). */
+static whelk_error *plan_setups(const whelk_pipeline *p, whelk_plan *pl)
+{
+    whelk_error *err = NULL;
+    size_t i;
+
+    for (i = 0; i < p->ncmds; i++) {
+        whelk_child_setup *cs = whelk__setup_plan(p, i, own_fd, pl, &err);
+        if (err)
+            return whelk__error_set_command(err, p->cmds[i]);
+        if (!cs)
+            continue;
+        if (!pl->setups &&
+            !(pl->setups = whelk__calloc(pl->n, sizeof *pl->setups))) {
+            whelk__child_setup_free(cs);
+            return (whelk_error *)&whelk__nomem_error;
+        }
+        pl->setups[i] = cs;
+    }
+    return NULL;
 }
 
 static void io_error(builder *b, int errnum, const char *what)
@@ -698,6 +726,8 @@ whelk_plan *whelk__plan(const whelk_pipeline *p, whelk_error **err)
             goto fail;
         }
     }
+    if ((*err = plan_setups(p, pl)) != NULL)
+        goto fail;
     b.pl = pl;
     b.p = p;
     b.devnull = -1;
@@ -746,6 +776,10 @@ void whelk__plan_free(whelk_plan *pl)
     }
     if (pl->in_fd >= 0)
         close(pl->in_fd);
+    if (pl->setups)
+        for (i = 0; i < pl->n; i++)
+            whelk__child_setup_free(pl->setups[i]);
+    free(pl->setups);
     whelk__buf_free(&pl->in_data);
     free(pl->paths);
     free(pl->envp);

@@ -5,6 +5,8 @@
  * retry, the shell's error hook).
  */
 #include "internal.h"
+#include "childsetup.h"
+#include "keeper.h"
 #include "hostio.h"
 #include "stop.h"
 #include "sys.h"
@@ -30,6 +32,7 @@ static void proc_free(whelk_proc *pr)
     if (!pr->finished && pr->stages)
         whelk__proc_teardown(pr);
     whelk__proc_release(pr);
+    whelk__keeper_free(pr->keeper); /* after the last reap: see keeper.h */
     whelk__plan_free(pr->plan);
     free(pr->pfds);
     if (pr->epfd >= 0)
@@ -49,9 +52,19 @@ static void proc_free(whelk_proc *pr)
     free(pr);
 }
 
-static whelk_error *spawn_error(whelk_proc *pr, size_t i, int e)
+static whelk_error *spawn_error(whelk_proc *pr, size_t i, int e, int step)
 {
-    whelk_error *err = spawn_error_text(pr, i, e);
+    whelk_error *err;
+    char where[64];
+
+    if (step)
+        err = whelk__error_new(
+            e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_EXEC, e, i, NULL,
+            "cannot start %s%s: %s failed: %s", pr->p->cmds[i]->argv[0],
+            whelk__stage_label(where, sizeof where, i, pr->n),
+            whelk__setup_step_name(step), whelk__strerror(e));
+    else
+        err = spawn_error_text(pr, i, e);
 
     whelk__error_set_command(err, pr->p->cmds[i]);
     return err;
@@ -130,10 +143,17 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
         *err = (whelk_error *)&whelk__nomem_error;
         goto fail;
     }
+    if (p->die_with_host) {
+        int e = 0;
+        if (!(pr->keeper = whelk__keeper_new(&e))) {
+            *err = spawn_error(pr, 0, e, 0);
+            goto fail;
+        }
+    }
     for (i = 0; i < pr->n; i++) {
         whelk_stage *s = &pr->stages[i];
         whelk_spawn_req req;
-        int e;
+        int e, step = 0;
 
         req.path = pr->plan->paths[i];
         req.argv = p->cmds[i]->argv;
@@ -141,9 +161,13 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
         req.cwd = p->cmds[i]->cwd;
         req.fds = pr->plan->child_fds[i];
         req.pgroup = !p->pgroup ? -1 : i == 0 ? 0 : pr->pgid;
-        e = whelk__spawn(&req, &s->pid, &s->pidfd);
+        req.setup = pr->plan->setups ? pr->plan->setups[i] : NULL;
+        req.step = &step;
+        e = pr->keeper
+                ? whelk__keeper_spawn(pr->keeper, &req, &s->pid, &s->pidfd)
+                : whelk__spawn(&req, &s->pid, &s->pidfd);
         if (e) {
-            *err = spawn_error(pr, i, e);
+            *err = spawn_error(pr, i, e, step);
             goto fail;
         }
         if (i == 0 && p->pgroup)

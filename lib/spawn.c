@@ -24,6 +24,7 @@
  *          It copies the host's page tables: the price of that profile.
  */
 #include "internal.h"
+#include "childsetup.h"
 #include "sys.h"
 
 #include <dirent.h>
@@ -181,6 +182,16 @@ static void fork_child(const whelk_spawn_req *req, int errfd)
             goto fail;
     if (cloexec_from(3, errfd) < 0)
         goto fail;
+    if (req->setup) {
+        /* the error pipe must not sit on a target (it stays close-on-exec) */
+        int hi = whelk__child_max_fd(req->setup);
+        if (errfd <= hi && (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, hi + 1)) < 0)
+            _exit(127);
+        /* everything above 2 is close-on-exec now: no gap to close */
+        if ((e = whelk__child_fds(req->setup, 0)) != 0 ||
+            (e = whelk__child_creds(req->setup)) != 0)
+            goto report;
+    }
     if (req->cwd && chdir(req->cwd) < 0)
         goto fail;
     sigemptyset(&none);
@@ -188,6 +199,7 @@ static void fork_child(const whelk_spawn_req *req, int errfd)
     execve(req->path, req->argv, req->envp ? req->envp : environ);
 fail:
     e = errno;
+report:
     (void)!write(errfd, &e, sizeof e);
     _exit(127);
 }
@@ -236,7 +248,9 @@ static int spawn_fork(const whelk_spawn_req *req, pid_t *pid)
     close(ep[0]);
     if (n == (ssize_t)sizeof e) {
         wait_for(p);
-        return e;
+        if (req->step) /* a child-setup failure: (step << 16) | errno */
+            *req->step = e >> 16;
+        return e & 0xffff;
     }
     *pid = p;
     return 0;
@@ -291,7 +305,19 @@ child_main(void *arg)
     for (i = 0; i < 3; i++)
         if (syscall(SYS_dup3, req->fds[i], i, 0) < 0)
             goto fail;
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+    if (req->setup) {
+        /* extra descriptors, the gaps closed, limits, ids: one word back */
+        int r = whelk__child_fds(req->setup, 1);
+        if (!r)
+            r = whelk__child_creds(req->setup);
+        if (r) {
+            c->refused = (r >> 16) == STEP_CLOSE &&
+                         ((r & 0xffff) == ENOSYS || (r & 0xffff) == EPERM);
+            c->err = r;
+            syscall(SYS_exit, 127);
+            return 127;
+        }
+    } else if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
         /* ENOSYS or a seccomp EPERM: the parent starts this stage, and
          * every later one, another way */
         c->refused = errno == ENOSYS || errno == EPERM;
@@ -350,8 +376,11 @@ static int spawn_fast(const whelk_spawn_req *req, pid_t *pid, int *pidfd)
         if (fd >= 0)
             close(fd);
         errno = saved_errno;
-        if (!ctx.refused)
-            return ctx.err;
+        if (!ctx.refused) {
+            if (req->step) /* a child-setup failure: (step << 16) | errno */
+                *req->step = ctx.err >> 16;
+            return ctx.err & 0xffff;
+        }
         whelk__refuse(WHELK_FAC_CLOSE_RANGE);
         return -1;
     }
@@ -379,7 +408,9 @@ int whelk__spawn(const whelk_spawn_req *req, pid_t *pid, int *pidfd)
     if (rc != -1)
         return rc;
     *pidfd = -1;
-    if (whelk__refused(WHELK_FAC_CLONE3)) {
+    /* posix_spawn cannot set limits, nice, umask, ids or the parent-death
+     * signal: a command with a child setup takes the fork path's way */
+    if (whelk__refused(WHELK_FAC_CLONE3) || req->setup) {
         rc = spawn_fork(req, pid);
     } else {
         rc = spawn_posix(req, pid);

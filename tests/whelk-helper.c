@@ -40,6 +40,15 @@
  *   dump           print exactly what it was given: the working directory,
  *                  the number of arguments in decimal, each argument, then
  *                  each environment entry, each followed by a NUL byte
+ *   rlimit:NAME    print the soft and hard limit of RLIMIT_NAME (NOFILE,
+ *                  CORE, CPU, FSIZE, NPROC, STACK, AS) as "soft hard\n",
+ *                  "inf" for RLIM_INFINITY
+ *   umask          print the umask in octal ("022\n")
+ *   nice           print the nice value ("0\n")
+ *   ids            print "uid gid groups\n": real and effective ids must
+ *                  agree (else "uid/euid"), groups comma-separated or "-"
+ *   readfd:N       copy descriptor N to stdout until end of file
+ *   writefd:N:TEXT write TEXT (escapes as out:) to descriptor N
  *   pid, ppid, pgid   print the number and "\n"
  *   close:FD       close a descriptor
  *   touch:PATH     create PATH (or truncate it) with mode 0666 & ~umask: a
@@ -71,6 +80,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -495,6 +506,106 @@ int main(int argc, char **argv)
                 write_all(1, argv[j], strlen(argv[j]) + 1);
             for (j = 0; environ[j]; j++)
                 write_all(1, environ[j], strlen(environ[j]) + 1);
+        } else if (!strcmp(name, "rlimit")) {
+            static const struct {
+                const char *name;
+                int res;
+            } lims[] = {{"NOFILE", RLIMIT_NOFILE}, {"CORE", RLIMIT_CORE},
+                        {"CPU", RLIMIT_CPU},       {"FSIZE", RLIMIT_FSIZE},
+                        {"NPROC", RLIMIT_NPROC},   {"STACK", RLIMIT_STACK},
+                        {"AS", RLIMIT_AS}};
+            struct rlimit rl;
+            char buf[64];
+            size_t k;
+
+            for (k = 0; k < sizeof lims / sizeof lims[0]; k++)
+                if (arg && !strcmp(arg, lims[k].name))
+                    break;
+            if (k == sizeof lims / sizeof lims[0])
+                die("unknown limit", 0);
+            if (getrlimit(lims[k].res, &rl) < 0)
+                die("getrlimit", errno);
+            if (rl.rlim_cur == RLIM_INFINITY)
+                snprintf(buf, sizeof buf, "inf ");
+            else
+                snprintf(buf, sizeof buf, "%llu ",
+                         (unsigned long long)rl.rlim_cur);
+            write_str(1, buf);
+            if (rl.rlim_max == RLIM_INFINITY)
+                snprintf(buf, sizeof buf, "inf\n");
+            else
+                snprintf(buf, sizeof buf, "%llu\n",
+                         (unsigned long long)rl.rlim_max);
+            write_str(1, buf);
+        } else if (!strcmp(name, "umask")) {
+            char buf[16];
+            mode_t m = umask(0);
+
+            umask(m);
+            snprintf(buf, sizeof buf, "%03o\n", (unsigned)m);
+            write_str(1, buf);
+        } else if (!strcmp(name, "nice")) {
+            errno = 0;
+            int v = getpriority(PRIO_PROCESS, 0);
+            if (v == -1 && errno)
+                die("getpriority", errno);
+            write_num(1, v);
+        } else if (!strcmp(name, "ids")) {
+            gid_t groups[256];
+            int n = getgroups(256, groups), k;
+            char buf[4096];
+            size_t used;
+
+            if (n < 0)
+                die("getgroups", errno);
+            if (getuid() == geteuid())
+                used = (size_t)snprintf(buf, sizeof buf, "%u ",
+                                        (unsigned)getuid());
+            else
+                used = (size_t)snprintf(buf, sizeof buf, "%u/%u ",
+                                        (unsigned)getuid(),
+                                        (unsigned)geteuid());
+            if (getgid() == getegid())
+                used += (size_t)snprintf(buf + used, sizeof buf - used, "%u ",
+                                         (unsigned)getgid());
+            else
+                used += (size_t)snprintf(buf + used, sizeof buf - used,
+                                         "%u/%u ", (unsigned)getgid(),
+                                         (unsigned)getegid());
+            for (k = 0; k < n; k++)
+                used += (size_t)snprintf(buf + used, sizeof buf - used,
+                                         "%s%u", k ? "," : "",
+                                         (unsigned)groups[k]);
+            if (!n)
+                used += (size_t)snprintf(buf + used, sizeof buf - used, "-");
+            buf[used++] = '\n';
+            write_all(1, buf, used);
+        } else if (!strcmp(name, "readfd")) {
+            int fd = (int)parse_num(arg);
+            char buf[CHUNK];
+            ssize_t n;
+
+            while ((n = read(fd, buf, sizeof buf)) != 0) {
+                if (n < 0) {
+                    if (errno == EINTR)
+                        continue;
+                    die("read", errno);
+                }
+                write_all(1, buf, (size_t)n);
+            }
+        } else if (!strcmp(name, "writefd")) {
+            const char *c2 = arg ? strchr(arg, ':') : NULL;
+            char num[32];
+            size_t len;
+            char *text;
+
+            if (!c2 || (size_t)(c2 - arg) >= sizeof num)
+                die("expected writefd:N:TEXT", 0);
+            memcpy(num, arg, (size_t)(c2 - arg));
+            num[c2 - arg] = '\0';
+            text = unescape(c2 + 1, &len);
+            write_all((int)parse_num(num), text, len);
+            free(text);
         } else if (!strcmp(name, "pid")) {
             write_num(1, (long long)getpid());
         } else if (!strcmp(name, "ppid")) {
