@@ -17,7 +17,8 @@ EXAMPLES_RUNNABLE = \
 	examples/pager \
 	examples/popen_git_log \
 	examples/peek_formatter \
-	examples/pager_feed
+	examples/pager_feed \
+	examples/filter_progress
 
 noinst_PROGRAMS += $(EXAMPLES_RUNNABLE)
 
@@ -49,3 +50,5 @@ examples_peek_formatter_SOURCES = examples/peek_formatter.c
 examples_peek_formatter_LDADD = lib/libwhelk.la
 examples_pager_feed_SOURCES = examples/pager_feed.c
 examples_pager_feed_LDADD = lib/libwhelk.la
+examples_filter_progress_SOURCES = examples/filter_progress.c
+examples_filter_progress_LDADD = lib/libwhelk.la

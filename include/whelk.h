@@ -15,6 +15,7 @@
  *   8. shells           (whelk_shell: defaults shared by many commands)
  *   9. many at once     (whelk_run_many)
  *  10. the host drives the data (pull, feed, FILE streams, popen)
+ *  11. filter stages   (a C function in the pipeline)
  *
  * Conventions that hold for every function below:
  *   - Setters copy the strings and bytes they are given; the caller keeps
@@ -1106,6 +1107,61 @@ WHELK_API FILE *whelk_popen(whelk_pipeline *p, const char *mode,
  * a FILE also waits, but drops the verdict.
  */
 WHELK_API int whelk_pclose(FILE *stream, whelk_error **err);
+
+/* ===================================================================== */
+/* 11. Filter stages: a C function in the pipeline                        */
+/* ===================================================================== */
+
+/*
+ * A filter stage is a C function placed in a pipeline like a program --
+ * first, middle or last -- and run by the run's own loop in the thread that
+ * drives the run (whelk_run, whelk_proc_wait, step, read, write), never in
+ * a forked child.  The loop reads the stage's input, calls the function
+ * with each chunk as it arrives, and writes what the function emits to the
+ * stage's output; when the output does not keep up, the input is no longer
+ * read (backpressure), so the host's memory stays bounded (256 KiB per
+ * filter) whatever the function emits.
+ *
+ * The function is called with each chunk of input (data, len > 0), then
+ * once with data NULL and len 0 at the end of input.  It returns 0 to go
+ * on, or non-zero to end the stage as if it had exited with that status
+ * (an exit code 1..255; other values count as 1): its input is closed at
+ * once, so the stage before it gets EPIPE/SIGPIPE exactly as with a program
+ * that stopped reading (which is no failure), and its output is flushed
+ * and closed.  Checking treats the status like a program's (ok codes
+ * apply) and names the filter by its name and stage.  A filter whose
+ * reader went away ends as if killed by SIGPIPE.  A timeout, a cancel or
+ * an abort ends a filter as it kills programs (its status is that signal).
+ *
+ * The function may not call step, wait, read or write on its own run's
+ * handle (EINVAL).  whelk_proc_pid of a filter stage is -1; whelk_proc_fd
+ * of a run with filter stages is -1 (drive it with whelk_proc_step
+ * timeouts).  Environment, cwd and stderr settings of a filter command are
+ * ignored.
+ */
+typedef struct whelk_filter whelk_filter;
+typedef int (*whelk_filter_fn)(whelk_filter *out, const void *data, size_t len,
+                               void *userdata);
+
+/*
+ * whelk_cmd_new_filter -- a filter stage called name (in messages and
+ * renderings) running fn(out, data, len, userdata).  Never NULL (as
+ * whelk_cmd_new); a NULL or empty name or a NULL fn is WHELK_E_INVALID at
+ * run time.  userdata must outlive every run of the pipeline.
+ */
+WHELK_API whelk_cmd *whelk_cmd_new_filter(const char *name, whelk_filter_fn fn,
+                                          void *userdata);
+
+/*
+ * whelk_filter_write -- emit len bytes as the filter stage's output, from
+ * inside its function.  The bytes are copied; when 256 KiB are waiting the
+ * call waits (the loop keeps moving everything else) until the output has
+ * room.  0, or -1 with errno: EPIPE (the reader went away: return non-zero
+ * or stop emitting), ECANCELED (the run was stopped), EINVAL (out is NULL,
+ * data NULL with len > 0, or called outside the function), ENOMEM.
+ */
+WHELK_API int whelk_filter_write(whelk_filter *out, const void *data,
+                                 size_t len);
 
 #ifdef __cplusplus
 }

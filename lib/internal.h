@@ -108,6 +108,8 @@ struct whelk_cmd {
     size_t nok;
     struct whelk_setup *setup; /* child setup (childsetup.c), or NULL */
     whelk_fault fault;
+    whelk_filter_fn filter; /* a filter stage (filter.c): no program */
+    void *filter_ud;
 };
 
 typedef struct whelk_decode_cfg {
@@ -372,10 +374,11 @@ struct whelk_proc {
     whelk_buf decoded;   /* decoder output */
     whelk_buf *tails;    /* per stage: last bytes of captured stderr */
     int nopidfd_backoff;
-    size_t in_off;               /* stdin bytes written */
-    int64_t timer_armed;         /* what tfd is set to */
-    struct whelk_host *host;     /* pull and feed state (hostio.c), or NULL */
-    struct whelk_keeper *keeper; /* die_with_host: the spawning thread */
+    size_t in_off;                 /* stdin bytes written */
+    int64_t timer_armed;           /* what tfd is set to */
+    struct whelk_host *host;       /* pull and feed state (hostio.c), or NULL */
+    struct whelk_keeper *keeper;   /* die_with_host: the spawning thread */
+    struct whelk_filter **filters; /* per stage (filter.c), or NULL */
     int in_loop;   /* the loop is running: calls on the handle from its
                       callbacks are refused */
     int host_head; /* the host stopped pulling before the end of output:
@@ -385,6 +388,10 @@ struct whelk_proc {
 WHELK_INTERNAL int64_t whelk__now_ms(void);
 /* One iteration of the loop; returns 1 when finished. */
 WHELK_INTERNAL int whelk__pump(whelk_proc *pr, int timeout_ms);
+/* The same with the caller's pollfd array of whelk__proc_nfds slots: a wait
+ * inside the loop (a filter's whelk_filter_write waiting for room). */
+WHELK_INTERNAL int whelk__pump_fds(whelk_proc *pr, struct pollfd *fds,
+                                   int timeout_ms);
 /* The same loop for a caller that polls many runs at once: the number of
  * pollfd slots a run needs; fill them (returns timeout_ms lowered to the
  * run's next timer event); act on poll's answer (1 when finished). */

@@ -557,7 +557,11 @@ static int plan_fds(builder *b)
         } else {
             fds[i][1] = plan_stdout(b);
         }
-        if (i == last && p->out.kind == IO_TO_STDERR) {
+        if (p->cmds[i]->filter) {
+            fds[i][2] = devnull(b); /* a filter writes no stderr */
+            if (i == last && p->out.kind == IO_TO_STDERR)
+                fds[i][1] = fds[i][2];
+        } else if (i == last && p->out.kind == IO_TO_STDERR) {
             fds[i][2] = plan_stderr(b, i, -1);
             fds[i][1] = fds[i][2];
         } else if (fds[i][1] >= 0) {
@@ -716,6 +720,8 @@ whelk_plan *whelk__plan(const whelk_pipeline *p, whelk_error **err)
         goto fail;
     for (i = 0; i < n; i++) {
         const whelk_cmd *c = p->cmds[i];
+        if (c->filter)
+            continue; /* run by the loop: no program, cwd or environment */
         if ((*err = check_cwd(c, i)) || (*err = resolve_stage(pl, c, i))) {
             whelk__error_set_command(*err, c);
             goto fail;

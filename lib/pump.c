@@ -8,6 +8,7 @@
  * and output can deadlock it, and it needs no thread and no signal handler.
  */
 #include "internal.h"
+#include "filter.h"
 #include "hostio.h"
 #include "stop.h"
 #include "sys.h"
@@ -56,6 +57,7 @@ int whelk__proc_signal(whelk_proc *pr, int sig)
     size_t i;
     int any = 0, rc = 0;
 
+    whelk__filters_signal(pr, sig);
     for (i = 0; i < pr->n; i++)
         any |= pr->stages[i].pid > 0 && !pr->stages[i].reaped;
     /* The group's number cannot be reused while a member lives or its
@@ -535,7 +537,8 @@ static void update_backoff(whelk_proc *pr, int grow)
     int nopidfd = 0;
 
     for (i = 0; i < pr->n; i++)
-        nopidfd |= !pr->stages[i].reaped && pr->stages[i].pidfd < 0;
+        nopidfd |= pr->stages[i].pid > 0 && !pr->stages[i].reaped &&
+                   pr->stages[i].pidfd < 0;
     if (!nopidfd)
         pr->nopidfd_backoff = 0;
     else if (!pr->nopidfd_backoff)
@@ -565,11 +568,12 @@ static void fill_pollfds(whelk_proc *pr, struct pollfd *fds)
         fds[pid_slot + i].events = POLLIN;
         fds[pid_slot + i].revents = 0;
     }
+    whelk__filters_fill(pr, fds + pid_slot + pr->n);
 }
 
 size_t whelk__proc_nfds(const whelk_proc *pr)
 {
-    return pr->plan->nstreams + 1 + pr->n;
+    return pr->plan->nstreams + 1 + pr->n * (1 + WHELK_FILTER_SLOTS);
 }
 
 int whelk__proc_pollfds(whelk_proc *pr, struct pollfd *fds, int timeout_ms)
@@ -598,11 +602,12 @@ static int handle(whelk_proc *pr, const struct pollfd *fds, int rc)
             else
                 write_stdin(pr);
         }
+        whelk__filters_handle(pr, fds + pid_slot + pr->n);
     }
     for (i = 0; i < pr->n; i++) {
         whelk_stage *s = &pr->stages[i];
         int ready = rc > 0 && fds[pid_slot + i].revents;
-        if (!s->reaped && (s->pidfd < 0 || ready))
+        if (s->pid > 0 && !s->reaped && (s->pidfd < 0 || ready))
             reap(pr, s, 0, ready);
     }
     now = whelk__now_ms();
@@ -625,21 +630,25 @@ int whelk__proc_handle(whelk_proc *pr, const struct pollfd *fds)
     return done;
 }
 
-static int pump(whelk_proc *pr, int timeout_ms);
+static int pump(whelk_proc *pr, struct pollfd *fds, int timeout_ms);
 
 int whelk__pump(whelk_proc *pr, int timeout_ms)
+{
+    return whelk__pump_fds(pr, pr->pfds, timeout_ms);
+}
+
+int whelk__pump_fds(whelk_proc *pr, struct pollfd *fds, int timeout_ms)
 {
     int was = pr->in_loop, done;
 
     pr->in_loop = 1; /* callbacks run: calls on this handle are refused */
-    done = pump(pr, timeout_ms);
+    done = pump(pr, fds, timeout_ms);
     pr->in_loop = was;
     return done;
 }
 
-static int pump(whelk_proc *pr, int timeout_ms)
+static int pump(whelk_proc *pr, struct pollfd *fds, int timeout_ms)
 {
-    struct pollfd *fds = pr->pfds;
     int64_t now = whelk__now_ms();
     int rc;
 

@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 #include "childsetup.h"
+#include "filter.h"
 #include "keeper.h"
 #include "hostio.h"
 #include "stop.h"
@@ -47,6 +48,7 @@ static void proc_free(whelk_proc *pr)
     whelk__buf_free(&pr->scratch);
     whelk__buf_free(&pr->decoded);
     whelk__host_free(pr->host);
+    whelk__filters_free(pr);
     whelk_result_free(pr->result);
     whelk_error_free(pr->fail);
     free(pr);
@@ -138,7 +140,7 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
     }
     pr->tails = whelk__calloc(pr->n, sizeof *pr->tails);
     pr->result = whelk__result_new(pr->n);
-    pr->pfds = whelk__calloc(pr->plan->nstreams + pr->n + 1, sizeof *pr->pfds);
+    pr->pfds = whelk__calloc(whelk__proc_nfds(pr), sizeof *pr->pfds);
     if (!pr->tails || !pr->result || !pr->pfds) {
         *err = (whelk_error *)&whelk__nomem_error;
         goto fail;
@@ -155,12 +157,15 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
         whelk_spawn_req req;
         int e, step = 0;
 
+        if (p->cmds[i]->filter)
+            continue; /* run by the loop (filter.c) */
         req.path = pr->plan->paths[i];
         req.argv = p->cmds[i]->argv;
         req.envp = pr->plan->envp[i];
         req.cwd = p->cmds[i]->cwd;
         req.fds = pr->plan->child_fds[i];
-        req.pgroup = !p->pgroup ? -1 : i == 0 ? 0 : pr->pgid;
+        /* the first program makes the group (a filter has no process) */
+        req.pgroup = !p->pgroup ? -1 : pr->pgid > 0 ? pr->pgid : 0;
         req.setup = pr->plan->setups ? pr->plan->setups[i] : NULL;
         req.step = &step;
         e = pr->keeper
@@ -170,8 +175,17 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
             *err = spawn_error(pr, i, e, step);
             goto fail;
         }
-        if (i == 0 && p->pgroup)
+        if (p->pgroup && pr->pgid <= 0)
             pr->pgid = s->pid;
+    }
+    {
+        int e = whelk__filters_start(pr);
+        if (e) {
+            *err = whelk__error_new(
+                e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_IO, e, WHELK_NO_STAGE,
+                NULL, "cannot set up a filter stage: %s", whelk__strerror(e));
+            goto fail;
+        }
     }
     whelk__plan_close_child_ends(pr->plan);
     if (p->timeout_ms)
@@ -364,6 +378,8 @@ int whelk_proc_fd(const whelk_proc *cpr)
         return -1;
     if (pr->epfd >= 0)
         return pr->epfd;
+    if (pr->filters)
+        return -1; /* their interest changes: drive them with step timeouts */
     pr->epfd = whelk__fd_high(epoll_create1(EPOLL_CLOEXEC));
     pr->tfd = whelk__fd_high(
         timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));

@@ -21,7 +21,8 @@ WHELK_MAN_PAGES = \
 	man/whelk_stream.3 \
 	man/whelk_shell.3 \
 	man/whelk_run_many.3 \
-	man/whelk_host.3
+	man/whelk_host.3 \
+	man/whelk_filter.3
 
 ## One link page per function name.
 WHELK_MAN_LINKS = \
@@ -34,6 +35,8 @@ WHELK_MAN_LINKS = \
 	man/whelk_proc_stdin_stream.3 \
 	man/whelk_popen.3 \
 	man/whelk_pclose.3 \
+	man/whelk_cmd_new_filter.3 \
+	man/whelk_filter_write.3 \
 	man/whelk_cmd_arg.3 \
 	man/whelk_cmd_chdir.3 \
 	man/whelk_cmd_clearenv.3 \

@@ -1,0 +1,369 @@
+/*
+ * filter.c -- filter stages: a C function in a pipeline, first, middle or
+ * last, run by the run's own loop in the host's thread (DESIGN principle 4:
+ * no host code ever runs in a forked child).
+ *
+ * The loop reads the stage's input when it is readable and the stage's
+ * pending output is below FILTER_BOUND, calls the function with each chunk
+ * (then once with NULL, 0 at the end), and writes what the function emitted
+ * with whelk_filter_write when the output has room.  A function that emits
+ * more than FILTER_BOUND in one call (1 KB in, 100 MB out) waits inside
+ * whelk_filter_write while the loop runs everything else -- other stages'
+ * output, stderr, the deadline -- so the host's memory stays bounded and
+ * nothing deadlocks.
+ */
+#define _GNU_SOURCE
+#include "filter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FILTER_READ (64 * 1024)
+#define FILTER_BOUND (256 * 1024)
+/* A write into a descriptor that is not ours (a file or the host's own
+ * stdout, left blocking) after poll said it has room: at most PIPE_BUF. */
+#define FOREIGN_WRITE 4096
+
+struct whelk_filter {
+    whelk_proc *pr;
+    size_t stage;
+    whelk_filter_fn fn;
+    void *ud;
+    int in_fd, out_fd;
+    int out_nb;    /* out_fd is non-blocking (a pipe the run made) */
+    char *inbuf;   /* FILTER_READ bytes: what fn is given */
+    whelk_buf out; /* emitted, not yet written */
+    size_t out_off;
+    int in_fn;             /* fn is running: its input is not read */
+    int ended;             /* input closed, status decided */
+    int code, sig;         /* the status */
+    int killed;            /* a signal ended it while fn ran */
+    int broken;            /* its reader went away */
+    struct pollfd *nested; /* pollfds of a wait inside whelk_filter_write */
+};
+
+/* ----------------------------------------------------------- the builder */
+
+whelk_cmd *whelk_cmd_new_filter(const char *name, whelk_filter_fn fn,
+                                void *userdata)
+{
+    whelk_cmd *cmd = whelk__cmd_alloc();
+
+    if (!cmd)
+        return (whelk_cmd *)&whelk__nomem_cmd;
+    whelk__cmd_push(cmd, name); /* NULL: remembered as WHELK_E_INVALID */
+    if (name && !*name)
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
+                         "a filter stage needs a name");
+    if (!fn)
+        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
+                         "the function of filter stage %s is NULL",
+                         name ? name : "(null)");
+    cmd->filter = fn;
+    cmd->filter_ud = userdata;
+    return cmd;
+}
+
+/* --------------------------------------------------------------- set-up */
+
+static int is_ours_in(const whelk_proc *pr, size_t i)
+{
+    return i > 0 || pr->p->in.kind == IO_BYTES || pr->p->in.kind == IO_FEED;
+}
+
+static int is_ours_out(const whelk_proc *pr, size_t i)
+{
+    int k = pr->p->out.kind;
+
+    return i + 1 < pr->n || k == IO_CAPTURE || k == IO_STREAM || k == IO_PULL;
+}
+
+/* A copy of the plan's descriptor above 2, close-on-exec. */
+static int take_fd(int fd)
+{
+    return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+int whelk__filters_start(whelk_proc *pr)
+{
+    size_t i;
+    int any = 0;
+
+    for (i = 0; i < pr->n; i++)
+        any |= pr->p->cmds[i]->filter != NULL;
+    if (!any)
+        return 0;
+    if (!(pr->filters = whelk__calloc(pr->n, sizeof *pr->filters)))
+        return ENOMEM;
+    for (i = 0; i < pr->n; i++) {
+        const whelk_cmd *c = pr->p->cmds[i];
+        struct whelk_filter *f;
+        if (!c->filter)
+            continue;
+        if (!(f = pr->filters[i] = whelk__calloc(1, sizeof *f)))
+            return ENOMEM;
+        f->pr = pr;
+        f->stage = i;
+        f->fn = c->filter;
+        f->ud = c->filter_ud;
+        f->in_fd = f->out_fd = -1;
+        if (!(f->inbuf = whelk__malloc(FILTER_READ)))
+            return ENOMEM;
+        f->in_fd = take_fd(pr->plan->child_fds[i][0]);
+        if (f->in_fd < 0)
+            return errno;
+        f->out_fd = take_fd(pr->plan->child_fds[i][1]);
+        if (f->out_fd < 0)
+            return errno;
+        /* the pipes the run made are the filter's alone: non-blocking; a
+         * caller's descriptor is left as it is */
+        if (is_ours_in(pr, i))
+            (void)fcntl(f->in_fd, F_SETFL, O_NONBLOCK);
+        if (is_ours_out(pr, i))
+            f->out_nb = fcntl(f->out_fd, F_SETFL, O_NONBLOCK) == 0;
+        pr->stages[i].pid = -1;
+        pr->stages[i].pidfd = -1;
+    }
+    return 0;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+void whelk__filters_free(whelk_proc *pr)
+{
+    size_t i;
+
+    if (!pr->filters)
+        return;
+    for (i = 0; i < pr->n; i++) {
+        struct whelk_filter *f = pr->filters[i];
+        if (!f)
+            continue;
+        close_fd(&f->in_fd);
+        close_fd(&f->out_fd);
+        free(f->inbuf);
+        free(f->nested);
+        whelk__buf_free(&f->out);
+        free(f);
+    }
+    free(pr->filters);
+    pr->filters = NULL;
+}
+
+/* ------------------------------------------------------------ life cycle */
+
+static size_t pending(const struct whelk_filter *f)
+{
+    return f->out.len - f->out_off;
+}
+
+/* The stage is over once its input is closed and its output written (or
+ * given up): its descriptors are closed and its status is "reaped". */
+static void settle(struct whelk_filter *f)
+{
+    whelk_stage *s = &f->pr->stages[f->stage];
+
+    if (!f->ended || s->reaped || f->in_fn)
+        return;
+    if (pending(f) && f->out_fd >= 0 && !f->sig)
+        return;
+    close_fd(&f->out_fd);
+    f->out.len = f->out_off = 0;
+    s->reaped = 1;
+    s->st.known = 1;
+    s->st.code = f->sig ? -1 : f->code;
+    s->st.sig = f->sig;
+}
+
+/* End the stage's input with a status: upstream sees a reader gone. */
+static void end(struct whelk_filter *f, int code, int sig)
+{
+    if (f->ended)
+        return;
+    f->ended = 1;
+    close_fd(&f->in_fd);
+    /* an exit status is a byte: other returns are 1 */
+    f->code = code >= 0 && code <= 255 ? code : 1;
+    f->sig = sig;
+    settle(f);
+}
+
+/* Write what is pending; 0, or -1 once the reader is gone. */
+static int flush(struct whelk_filter *f)
+{
+    while (pending(f) && f->out_fd >= 0) {
+        size_t n = pending(f);
+        ssize_t k;
+        if (!f->out_nb && n > FOREIGN_WRITE)
+            n = FOREIGN_WRITE;
+        k = whelk__write_nosigpipe(f->out_fd, f->out.data + f->out_off, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && errno == EAGAIN)
+            return 0;
+        if (k < 0) {
+            /* EPIPE: the reader went away, as for a program that gets
+             * SIGPIPE: the stage ends with it */
+            f->broken = 1;
+            f->out.len = f->out_off = 0;
+            close_fd(&f->out_fd);
+            if (f->in_fn) {
+                f->killed = SIGPIPE;
+            } else if (f->ended) {
+                f->sig = SIGPIPE; /* it was flushing its last output */
+                settle(f);
+            } else {
+                end(f, 0, SIGPIPE);
+            }
+            return -1;
+        }
+        f->out_off += (size_t)k;
+        if (!f->out_nb)
+            break; /* one write per readiness */
+    }
+    if (!pending(f))
+        f->out.len = f->out_off = 0;
+    return 0;
+}
+
+/* One read of the input, given to the function. */
+static void feed(struct whelk_filter *f)
+{
+    ssize_t n;
+    int rc;
+
+    do
+        n = read(f->in_fd, f->inbuf, FILTER_READ);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN)
+        return;
+    f->in_fn = 1;
+    rc = f->fn(f, n > 0 ? f->inbuf : NULL, n > 0 ? (size_t)n : 0, f->ud);
+    f->in_fn = 0;
+    if (f->killed)
+        end(f, 0, f->killed);
+    else if (rc != 0 || n <= 0)
+        end(f, rc, 0);
+    else
+        settle(f);
+}
+
+void whelk__filters_fill(whelk_proc *pr, struct pollfd *fds)
+{
+    size_t i;
+
+    for (i = 0; i < pr->n; i++) {
+        struct pollfd *in = &fds[WHELK_FILTER_SLOTS * i], *out = in + 1;
+        const struct whelk_filter *f = pr->filters ? pr->filters[i] : NULL;
+        in->fd = out->fd = -1;
+        in->events = POLLIN;
+        out->events = POLLOUT;
+        in->revents = out->revents = 0;
+        if (!f)
+            continue;
+        if (!f->in_fn && !f->ended && pending(f) < FILTER_BOUND)
+            in->fd = f->in_fd;
+        if (pending(f))
+            out->fd = f->out_fd;
+    }
+}
+
+void whelk__filters_handle(whelk_proc *pr, const struct pollfd *fds)
+{
+    size_t i;
+
+    if (!pr->filters)
+        return;
+    for (i = 0; i < pr->n; i++) {
+        const struct pollfd *in = &fds[WHELK_FILTER_SLOTS * i], *out = in + 1;
+        struct whelk_filter *f = pr->filters[i];
+        if (!f)
+            continue;
+        if (out->revents && out->fd >= 0 && out->fd == f->out_fd)
+            (void)flush(f);
+        if (in->revents && in->fd >= 0 && in->fd == f->in_fd && !f->in_fn &&
+            !f->ended)
+            feed(f);
+        settle(f);
+    }
+}
+
+void whelk__filters_signal(whelk_proc *pr, int sig)
+{
+    size_t i;
+
+    if (!pr->filters || (sig != SIGKILL && sig != SIGTERM && sig != SIGINT &&
+                         sig != SIGHUP && sig != SIGPIPE))
+        return;
+    for (i = 0; i < pr->n; i++) {
+        struct whelk_filter *f = pr->filters[i];
+        if (!f || pr->stages[i].reaped)
+            continue;
+        if (f->in_fn) {
+            f->killed = sig; /* whelk_filter_write fails; ends on return */
+            continue;
+        }
+        f->ended = 0; /* a stage still flushing dies of it too */
+        close_fd(&f->out_fd);
+        end(f, 0, sig);
+    }
+}
+
+/* ---------------------------------------------------------- the output */
+
+int whelk_filter_write(whelk_filter *f, const void *data, size_t len)
+{
+    const char *p = data;
+
+    if (!f || (!data && len) || !f->in_fn) {
+        errno = EINVAL;
+        return -1;
+    }
+    while (len) {
+        size_t take;
+        if (f->killed || f->broken || f->out_fd < 0) {
+            errno = f->broken ? EPIPE : ECANCELED;
+            return -1;
+        }
+        if (pending(f) >= FILTER_BOUND) {
+            /* full: write, and wait for room while the loop goes on */
+            if (flush(f) < 0)
+                continue;
+            if (pending(f) >= FILTER_BOUND) {
+                whelk_proc *pr = f->pr;
+                if (!f->nested &&
+                    !(f->nested = whelk__calloc(whelk__proc_nfds(pr),
+                                                sizeof *f->nested))) {
+                    errno = ENOMEM;
+                    return -1;
+                }
+                if (whelk__pump_fds(pr, f->nested, -1) && pending(f)) {
+                    errno = ECANCELED; /* the run is over */
+                    return -1;
+                }
+                continue;
+            }
+        }
+        take = FILTER_BOUND - pending(f);
+        if (take > len)
+            take = len;
+        if (whelk__buf_add(&f->out, p, take) < 0) {
+            errno = ENOMEM;
+            return -1;
+        }
+        p += take;
+        len -= take;
+    }
+    return 0;
+}

@@ -1,0 +1,43 @@
+/*
+ * filter.h -- filter stages (filter.c): a C function as a stage of a
+ * pipeline, run in the host's own loop, never in a forked child.
+ *
+ * A filter stage has no process: its "stdin" is the read end of the pipe
+ * (or file) the stage before it writes, its "stdout" the write end of the
+ * pipe the stage after it reads (or the pipeline's stdout).  The loop
+ * (pump.c) polls both through the hooks below, reads the input, calls the
+ * function, and writes what it emits; a stage whose output cannot keep up
+ * stops reading its input (backpressure).  When the function returns
+ * non-zero, or its input ends, the stage ends as a program would: its
+ * input is closed (upstream gets EPIPE/SIGPIPE), its output flushed and
+ * closed, and its status (the value returned) is reaped like a child's.
+ */
+#ifndef WHELK_FILTER_H
+#define WHELK_FILTER_H
+
+#include "internal.h"
+
+/* Slots of the pollfd array per stage that a filter may use (input and
+ * output); program stages leave theirs unused (fd -1). */
+#define WHELK_FILTER_SLOTS 2
+
+/* run.c: set the run's filter stages up once the plan is made, before its
+ * child ends are closed: their descriptors are taken from the plan.  0, or
+ * an errno value (nothing is left half made: whelk__filters_free cleans). */
+WHELK_INTERNAL int whelk__filters_start(whelk_proc *pr);
+
+/* run.c: release the filter state of a run (closes what is still open). */
+WHELK_INTERNAL void whelk__filters_free(whelk_proc *pr);
+
+/* pump.c: fill the filter slots (WHELK_FILTER_SLOTS * pr->n from fds). */
+WHELK_INTERNAL void whelk__filters_fill(whelk_proc *pr, struct pollfd *fds);
+
+/* pump.c: act on what poll reported in the filter slots. */
+WHELK_INTERNAL void whelk__filters_handle(whelk_proc *pr,
+                                          const struct pollfd *fds);
+
+/* pump.c: a signal sent to the run: SIGKILL, SIGTERM, SIGINT, SIGHUP and
+ * SIGPIPE end the running filters as if it had killed them. */
+WHELK_INTERNAL void whelk__filters_signal(whelk_proc *pr, int sig);
+
+#endif /* WHELK_FILTER_H */
