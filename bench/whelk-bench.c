@@ -692,6 +692,28 @@ static void w_lines(int argc, char **argv, int rss)
         whelk_pipeline_free(p);
         if (strcmp(peer, "whelk-nocb") == 0)
             c.lines = n;
+    } else if (strcmp(peer, "whelk-pull") == 0) {
+        /* the host pulls the lines through the handle (issue 12) */
+        whelk_pipeline *p =
+            whelk_pipe(whelk_cmd_newv((const char *const *)wargv), NULL);
+        whelk_error *err = NULL;
+        whelk_result *r;
+        whelk_proc *pr;
+        whelk_line line;
+        int k;
+        whelk_pipeline_stdout(p, WHELK_PULL);
+        if (!(pr = whelk_start(p, &err)))
+            werr("whelk_start: %s", whelk_error_message(err));
+        while ((k = whelk_proc_read_line(pr, &line, -1)) == 1) {
+            c.lines++;
+            c.bytes += line.len;
+        }
+        if (k < 0)
+            werr("whelk_proc_read_line: %s", strerror(errno));
+        if (!(r = whelk_proc_wait(pr, &err)))
+            werr("whelk_proc_wait: %s", whelk_error_message(err));
+        whelk_result_free(r);
+        whelk_pipeline_free(p);
     } else if (strcmp(peer, "raw") == 0) {
         int fd;
         pid_t pid = spawn_writer(wargv, &fd);
@@ -2070,6 +2092,8 @@ static void section_lines(void)
         "lines", "whelk", ns, NULL);
     add(&sec, "raw read() + memchr loop", NULL, W, "--worker", PIN, "lines",
         "raw", ns, NULL);
+    add(&sec, "libwhelk whelk_proc_read_line (WHELK_PULL)", NULL, W,
+        "--worker", PIN, "lines", "whelk-pull", ns, NULL);
     add(&sec, "popen + getline", NULL, W, "--worker", PIN, "lines", "getline",
         ns, NULL);
     add(&sec, "libpipeline pipeline_readline", LIBPIPELINE_SKIP, W, "--worker",
