@@ -28,8 +28,13 @@
  *   - Every *_free function accepts NULL.
  *   - The library never exits, aborts or prints, installs no signal
  *     handler, changes no signal disposition, reaps only the children it
- *     spawned (never waitpid(-1)), and makes every descriptor close-on-exec.
- *     A child sees fds 0, 1 and 2 and nothing else.
+ *     spawned (never waitpid(-1)), and makes every descriptor close-on-exec
+ *     and above 2 (a host may have closed 0, 1 or 2).  A child sees fds 0,
+ *     1 and 2 and nothing else.
+ *   - Calls a kernel or a seccomp profile refuses (clone with CLONE_PIDFD,
+ *     clone3, close_range, pidfd_open, pidfd_send_signal: ENOSYS or EPERM)
+ *     are replaced by the older way (posix_spawn or fork and exec, waitid
+ *     polling, kill of a stage not yet reaped), decided once per process.
  *   - Distinct objects may be used from distinct threads at the same time.
  *     A pipeline is not modified by running it, so one pipeline may be run
  *     by several threads at once as long as no thread changes it meanwhile.
