@@ -844,8 +844,8 @@ static void w_pipeline(int argc, char **argv)
             strcmp(peer, "whelk") == 0
                 ? whelk_cmd_newv((const char *const *)stages[1])
                 : whelk_cmd_new_filter("copy", copy_filter, NULL),
-                       whelk_cmd_newv((const char *const *)stages[2]),
-                       whelk_cmd_newv((const char *const *)stages[3]), NULL);
+            whelk_cmd_newv((const char *const *)stages[2]),
+            whelk_cmd_newv((const char *const *)stages[3]), NULL);
         whelk_error *err = NULL;
         whelk_result *r = whelk_run(p, &err);
         if (!r)
