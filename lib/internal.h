@@ -319,8 +319,8 @@ WHELK_INTERNAL void whelk__plan_free(whelk_plan *pl);
 WHELK_INTERNAL char *whelk__resolve(const char *prog, const char *path_env,
                                     const char *cwd, int *errnum);
 /* The error for exec's ENOENT on path (resolved, so it existed) when it is
- * a script whose #! interpreter is missing: names the interpreter.  NULL
- * when path is no such script. */
+ * a script whose #! interpreter is missing, or an ELF program whose
+ * dynamic loader is: names the interpreter.  NULL when path is neither. */
 WHELK_INTERNAL whelk_error *whelk__missing_interpreter(const whelk_cmd *cmd,
                                                        const char *path,
                                                        size_t stage);

@@ -9,6 +9,7 @@
 #include "childsetup.h"
 #include "sys.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -141,11 +142,65 @@ static int add_visible(whelk_buf *b, const char *s, size_t n)
     return rc;
 }
 
+/* pread of exactly n bytes at off; 0 or -1. */
+static int read_at(int fd, void *buf, size_t n, off_t off)
+{
+    ssize_t r;
+
+    do
+        r = pread(fd, buf, n, off);
+    while (r < 0 && errno == EINTR);
+    return r == (ssize_t)n ? 0 : -1;
+}
+
+/* The dynamic loader an ELF file of this machine's byte order names
+ * (PT_INTERP) in buf; its length, or 0 when there is none. */
+#define ELF_INTERP(Ehdr, Phdr)                                                 \
+    do {                                                                       \
+        Ehdr eh;                                                               \
+        Phdr ph;                                                               \
+        size_t i, len;                                                         \
+        if (read_at(fd, &eh, sizeof eh, 0) < 0 ||                              \
+            eh.e_phentsize != sizeof ph || eh.e_phnum > 256)                   \
+            return 0;                                                          \
+        for (i = 0; i < eh.e_phnum; i++) {                                     \
+            if (read_at(fd, &ph, sizeof ph,                                    \
+                        (off_t)(eh.e_phoff + i * sizeof ph)) < 0)              \
+                return 0;                                                      \
+            if (ph.p_type != PT_INTERP)                                        \
+                continue;                                                      \
+            len = ph.p_filesz < size ? (size_t)ph.p_filesz : size - 1;         \
+            if (read_at(fd, buf, len, (off_t)ph.p_offset) < 0)                 \
+                return 0;                                                      \
+            buf[len] = '\0';                                                   \
+            return strlen(buf);                                                \
+        }                                                                      \
+        return 0;                                                              \
+    } while (0)
+
+static size_t elf_interp(int fd, const unsigned char *id, char *buf,
+                         size_t size)
+{
+    static const union {
+        uint16_t u;
+        unsigned char b[2];
+    } order = {1};
+    unsigned char native = order.b[0] ? ELFDATA2LSB : ELFDATA2MSB;
+
+    if (memcmp(id, ELFMAG, SELFMAG) != 0 || id[EI_DATA] != native)
+        return 0;
+    if (id[EI_CLASS] == ELFCLASS64)
+        ELF_INTERP(Elf64_Ehdr, Elf64_Phdr);
+    if (id[EI_CLASS] == ELFCLASS32)
+        ELF_INTERP(Elf32_Ehdr, Elf32_Phdr);
+    return 0;
+}
+
 whelk_error *whelk__missing_interpreter(const whelk_cmd *cmd, const char *path,
                                         size_t stage)
 {
-    char head[256];
-    const char *interp, *stop;
+    char head[256], loader[256];
+    const char *interp = NULL, *stop = NULL;
     whelk_buf who = {0};
     whelk_error *e;
     ssize_t n;
@@ -165,15 +220,19 @@ whelk_error *whelk__missing_interpreter(const whelk_cmd *cmd, const char *path,
     do
         n = pread(fd, head, sizeof head - 1, 0);
     while (n < 0 && errno == EINTR);
+    if (n >= 3 && head[0] == '#' && head[1] == '!') {
+        head[n] = '\0';
+        for (interp = head + 2; *interp == ' ' || *interp == '\t'; interp++)
+            ;
+        for (stop = interp; *stop && !strchr(" \t\n", *stop); stop++)
+            ;
+    } else if (n >= EI_NIDENT) {
+        interp = loader;
+        stop = loader + elf_interp(fd, (const unsigned char *)head, loader,
+                                   sizeof loader);
+    }
     close(fd);
-    if (n < 3 || head[0] != '#' || head[1] != '!')
-        return NULL;
-    head[n] = '\0';
-    for (interp = head + 2; *interp == ' ' || *interp == '\t'; interp++)
-        ;
-    for (stop = interp; *stop && !strchr(" \t\n", *stop); stop++)
-        ;
-    if (stop == interp)
+    if (!interp || stop == interp)
         return NULL;
     if (add_visible(&who, interp, (size_t)(stop - interp)) < 0 ||
         whelk__buf_reserve(&who, 1) < 0) {
@@ -181,8 +240,12 @@ whelk_error *whelk__missing_interpreter(const whelk_cmd *cmd, const char *path,
         return (whelk_error *)&whelk__nomem_error;
     }
     e = whelk__error_new(WHELK_E_EXEC, ENOENT, stage, NULL,
-                         "cannot execute %s: its interpreter %s (on its #! "
-                         "line) was not found: %s",
+                         interp == loader
+                             ? "cannot execute %s: its dynamic loader %s (the "
+                               "ELF interpreter it was built for) was not "
+                               "found: %s"
+                             : "cannot execute %s: its interpreter %s (on its "
+                               "#! line) was not found: %s",
                          cmd->argv[0], who.data, whelk__strerror(ENOENT));
     whelk__buf_free(&who);
     return e;

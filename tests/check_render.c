@@ -19,6 +19,7 @@
 #include "internal.h"
 
 #include <check.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
@@ -874,6 +875,50 @@ START_TEST(test_missing_interpreter_named)
 }
 END_TEST
 
+/* A copy of the helper whose dynamic loader (PT_INTERP) names a file that
+ * does not exist: exec fails with ENOENT although the program is there. */
+START_TEST(test_missing_dynamic_loader_named)
+{
+    size_t len, i;
+    char *bin = slurp(HELPER, &len), *path = path_join(scratch, "tool");
+    char *want = NULL;
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)bin;
+    whelk_pipeline *p;
+    whelk_error *err;
+
+    ck_assert_ptr_nonnull(bin);
+    ck_assert_msg(len > sizeof *eh && memcmp(bin, ELFMAG, SELFMAG) == 0 &&
+                      bin[EI_CLASS] == ELFCLASS64,
+                  "the helper is not a 64-bit ELF file");
+    for (i = 0; i < eh->e_phnum; i++) {
+        const Elf64_Phdr *ph =
+            (const Elf64_Phdr *)(bin + eh->e_phoff + i * sizeof *ph);
+        char *interp, *slash;
+        if (ph->p_type != PT_INTERP)
+            continue;
+        interp = bin + ph->p_offset;
+        slash = strrchr(interp, '/');
+        ck_assert_ptr_nonnull(slash);
+        slash[1] = slash[1] == 'X' ? 'Y' : 'X';
+        want = strdup(interp);
+    }
+    ck_assert_msg(want != NULL, "the helper has no dynamic loader");
+    ck_assert_int_eq(write_file(path, bin, len, 0755), 0);
+    p = whelk_pipe(whelk_cmd_new(path, "out:x", NULL), NULL);
+    err = run_fail(p, WHELK_E_EXEC);
+    ck_assert_int_eq(whelk_error_errno(err), ENOENT);
+    ck_assert_msg(contains(whelk_error_message(err), want) &&
+                      contains(whelk_error_message(err), "dynamic loader"),
+                  "message does not name the loader %s: %s", want,
+                  whelk_error_message(err));
+    whelk_error_free(err);
+    whelk_pipeline_free(p);
+    free(want);
+    free(path);
+    free(bin);
+}
+END_TEST
+
 /* ========================================================== messages */
 
 START_TEST(test_message_names_cwd)
@@ -988,6 +1033,7 @@ static Suite *render_suite(void)
     suite_add_tcase(s, tc);
     tcase_add_test(tc, test_relative_program_in_deep_cwd);
     tcase_add_test(tc, test_missing_interpreter_named);
+    tcase_add_test(tc, test_missing_dynamic_loader_named);
 
     tc = tcase_create("messages");
     tcase_set_timeout(tc, TEST_TIMEOUT);
