@@ -470,6 +470,7 @@ WHELK_API void whelk_pipeline_pgroup(whelk_pipeline *p, int on);
  * own is rendered as a subshell `(cd dir && cmd)`.  Input bytes of up to
  * 256 bytes are rendered as printf '%s' '...' | ... (with octal escapes
  * when they hold NUL); longer input is abbreviated, in a form sh refuses.
+ * A filter stage is shown as name(), which sh refuses too.
  *
  * Returns a string the caller frees with free(), or NULL if memory is
  * exhausted.

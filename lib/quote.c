@@ -223,7 +223,16 @@ static int render_env(whelk_buf *b, const whelk_cmd *cmd)
 int whelk__cmd_render(whelk_buf *b, const whelk_cmd *cmd)
 {
     size_t i;
-    int env = needs_env(cmd);
+    int env;
+
+    /* a C function: name(), which every shell refuses to run (a function
+     * definition without a body), so that nothing else runs in its place */
+    if (cmd->filter)
+        return whelk__quote(b, cmd->argc ? cmd->argv[0] : "", 0) < 0 ||
+                       whelk__buf_addstr(b, "()") < 0
+                   ? -1
+                   : 0;
+    env = needs_env(cmd);
 
     if (env && render_env(b, cmd) < 0)
         return -1;
@@ -266,7 +275,7 @@ static int render_cd(whelk_buf *b, const char *dir)
  * directory, then the command. */
 static int render_with_cwd(whelk_buf *b, const whelk_cmd *cmd)
 {
-    if (cmd->cwd &&
+    if (cmd->cwd && !cmd->filter &&
         (render_cd(b, cmd->cwd) < 0 || whelk__buf_addstr(b, " && ") < 0))
         return -1;
     return whelk__cmd_render(b, cmd);
@@ -401,7 +410,7 @@ char *whelk_pipeline_tostring(const whelk_pipeline *p)
         goto fail;
     for (i = 0; i < p->ncmds; i++) {
         const whelk_cmd *c = p->cmds[i];
-        int sub = !common && c->cwd;
+        int sub = !common && c->cwd && !c->filter;
         if (i && whelk__buf_addstr(&b, " | ") < 0)
             goto fail;
         if (sub && whelk__buf_add(&b, "(", 1) < 0)

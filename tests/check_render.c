@@ -487,6 +487,48 @@ START_TEST(test_render_long_stdin_runs_nothing)
 }
 END_TEST
 
+static int upper(whelk_filter *out, const void *data, size_t len, void *ud)
+{
+    (void)ud;
+    return data ? whelk_filter_write(out, data, len) : 0;
+}
+
+/* A filter stage is a C function: no shell can run it, and none may run
+ * a program of its name in its place.  The rendering is refused whole. */
+START_TEST(test_render_filter_stage_runs_nothing)
+{
+    static const char *const names[] = {"X;touch PWNED", "cat", "eval",
+                                        "touch PWNED", "$(touch PWNED)", NULL};
+    size_t i, k;
+
+    ck_assert_int_eq(chdir(scratch), 0);
+    for (i = 0; names[i]; i++) {
+        whelk_cmd *f = whelk_cmd_new_filter(names[i], upper, NULL);
+        whelk_pipeline *p;
+        char *text;
+
+        whelk_cmd_chdir(f, scratch);
+        whelk_cmd_setenv(f, "A B", "1");
+        p = whelk_pipe(helper_cmd("out:x", NULL), f,
+                       helper_cmd("cat", "touch:PWNED", NULL), NULL);
+        text = whelk_pipeline_tostring(p);
+        ck_assert_ptr_nonnull(text);
+        for (k = 0; shells[k]; k++) {
+            whelk_pipeline *sp;
+            if (k && access(shells[k], X_OK) != 0)
+                continue;
+            sp = whelk_pipe(whelk_cmd_new(shells[k], "-c", text, NULL), NULL);
+            whelk_error_free(run_fail(sp, WHELK_E_EXIT));
+            whelk_pipeline_free(sp);
+            ck_assert_msg(!path_exists("PWNED"), "%s ran part of %s",
+                          shells[k], text);
+        }
+        free(text);
+        whelk_pipeline_free(p);
+    }
+}
+END_TEST
+
 /* Pseudo-random hostile bytes (no NUL) of length up to max. */
 static char *random_word(unsigned *seed, size_t max, int no_slash)
 {
@@ -1019,6 +1061,7 @@ static Suite *render_suite(void)
     tcase_add_test(tc, test_render_cwd_forms);
     tcase_add_test(tc, test_render_stdin_with_nul);
     tcase_add_test(tc, test_render_long_stdin_runs_nothing);
+    tcase_add_test(tc, test_render_filter_stage_runs_nothing);
     tcase_add_loop_test(tc, test_render_random_commands, 0, 16);
 
     tc = tcase_create("decode");
