@@ -690,7 +690,9 @@ WHELK_API whelk_proc *whelk_start(whelk_pipeline *p, whelk_error **err);
  * whelk_proc_fd -- a descriptor that becomes readable when whelk_proc_step
  * has work to do (data, an exited stage, the deadline): put it in poll,
  * epoll or an event loop.  Owned by the handle.  -1 if it could not be
- * made (then drive the run with whelk_proc_step timeouts).
+ * made (then drive the run with whelk_proc_step timeouts).  Readable means
+ * there is work, also when the host forks while the run is in flight (a
+ * descriptor the run closes leaves the set first).
  */
 WHELK_API int whelk_proc_fd(const whelk_proc *proc);
 
@@ -979,7 +981,10 @@ static inline void whelk_die_on_error(const whelk_error *e, void *progname)
  * errors[i] receive the outcome of pipelines[i] as whelk_run would return
  * it (exactly one of them is non-NULL); both arrays are the caller's, the
  * objects put in them are owned by the caller.  Callbacks of all runs fire
- * from the calling thread.  Returns the number of runs that failed.
+ * from the calling thread; an on_exit retry is a new attempt driven with
+ * the others, holding none of them up.  Runs that cannot get descriptors
+ * (RLIMIT_NOFILE) fail with WHELK_E_IO, errno EMFILE, and the others go
+ * on.  Returns the number of runs that failed.
  */
 WHELK_API size_t whelk_run_many(whelk_pipeline *const *pipelines, size_t n,
                                 size_t max_parallel, whelk_result **results,

@@ -127,7 +127,7 @@ int whelk__host_feed_fd(const whelk_proc *pr)
 static void close_in(whelk_proc *pr)
 {
     if (pr->plan->in_fd >= 0) {
-        close(pr->plan->in_fd);
+        whelk__proc_close_fd(pr, pr->plan->in_fd);
         pr->plan->in_fd = -1;
     }
 }
@@ -176,7 +176,7 @@ static void stop_pull(whelk_proc *pr)
     struct whelk_host *h = pr->host;
 
     if (s && s->fd >= 0) {
-        close(s->fd);
+        whelk__proc_close_fd(pr, s->fd);
         s->fd = -1;
         pr->host_head = 1;
     }

@@ -399,6 +399,9 @@ WHELK_INTERNAL size_t whelk__proc_nfds(const whelk_proc *pr);
 WHELK_INTERNAL int whelk__proc_pollfds(whelk_proc *pr, struct pollfd *fds,
                                        int timeout_ms);
 WHELK_INTERNAL int whelk__proc_handle(whelk_proc *pr, const struct pollfd *fds);
+/* Close a descriptor of the run, taking it out of whelk_proc_fd's epoll
+ * set first (a process the host forked may hold the same open file). */
+WHELK_INTERNAL void whelk__proc_close_fd(whelk_proc *pr, int fd);
 /* Collect the status of every stage that has exited, without blocking. */
 WHELK_INTERNAL void whelk__proc_reap_exited(whelk_proc *pr);
 /* Kill (SIGKILL) and reap every unreaped stage, close every stream. */

@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "hostio.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 
@@ -31,13 +32,65 @@ static int launch(whelk_pipeline *const *pipelines, size_t k, slot *sl,
     return sl->pr != NULL;
 }
 
+/* The pollfd arrays: every run's slots in its own layout (pump.c reads
+ * them back), and the live descriptors alone, which is what poll gets:
+ * poll fails with EINVAL past RLIMIT_NOFILE entries, -1 slots included. */
+typedef struct pollset {
+    struct pollfd *all, *live;
+    size_t *map; /* live[j] is all[map[j]] */
+    size_t cap;
+} pollset;
+
+static int pollset_grow(pollset *ps, size_t n)
+{
+    struct pollfd *a, *l;
+    size_t *m;
+
+    if (n <= ps->cap && ps->all)
+        return 0;
+    if (!n)
+        n = 1;
+    if ((a = whelk__realloc(ps->all, n * sizeof *a)) != NULL)
+        ps->all = a;
+    if ((l = whelk__realloc(ps->live, n * sizeof *l)) != NULL)
+        ps->live = l;
+    if ((m = whelk__realloc(ps->map, n * sizeof *m)) != NULL)
+        ps->map = m;
+    if (!a || !l || !m)
+        return -1;
+    ps->cap = n;
+    return 0;
+}
+
+/* poll the live descriptors of all[0..n) and give the answers back to
+ * all[]; -1 when poll failed other than by EINTR. */
+static int poll_live(pollset *ps, size_t n, int wait)
+{
+    size_t i, nlive = 0;
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        ps->all[i].revents = 0;
+        if (ps->all[i].fd >= 0) {
+            ps->live[nlive] = ps->all[i];
+            ps->map[nlive++] = i;
+        }
+    }
+    rc = poll(ps->live, nlive, wait);
+    if (rc < 0)
+        return errno == EINTR ? 0 : -1; /* EINTR: look at the timers */
+    for (i = 0; rc > 0 && i < nlive; i++)
+        ps->all[ps->map[i]].revents = ps->live[i].revents;
+    return 0;
+}
+
 size_t whelk_run_many(whelk_pipeline *const *pipelines, size_t n,
                       size_t max_parallel, whelk_result **results,
                       whelk_error **errors)
 {
     slot *act;
-    struct pollfd *fds = NULL;
-    size_t nact = 0, next = 0, failed = 0, cap = 0, i;
+    pollset ps = {NULL, NULL, NULL, 0};
+    size_t nact = 0, next = 0, failed = 0, i;
 
     if (!max_parallel)
         max_parallel = 1;
@@ -52,7 +105,7 @@ size_t whelk_run_many(whelk_pipeline *const *pipelines, size_t n,
     }
     while (next < n || nact) {
         size_t nfds = 0;
-        int wait = -1;
+        int wait = -1, each = 0;
 
         while (nact < max_parallel && next < n) {
             if (launch(pipelines, next, &act[nact], results, errors))
@@ -65,43 +118,45 @@ size_t whelk_run_many(whelk_pipeline *const *pipelines, size_t n,
             continue; /* every start failed: nothing to wait for */
         for (i = 0; i < nact; i++)
             nfds += whelk__proc_nfds(act[i].pr);
-        if (nfds > cap) {
-            struct pollfd *v = whelk__realloc(fds, nfds * sizeof *v);
-            if (!v) {
-                /* step each run on its own instead (a busier wait) */
-                for (i = 0; i < nact; i++)
-                    whelk__pump(act[i].pr, 10);
-            } else {
-                fds = v;
-                cap = nfds;
-            }
-        }
-        if (fds && nfds <= cap) {
+        if (pollset_grow(&ps, nfds) < 0) {
+            each = 1;
+        } else {
             nfds = 0;
             for (i = 0; i < nact; i++) {
                 act[i].first = nfds;
-                wait = whelk__proc_pollfds(act[i].pr, fds + nfds, wait);
+                wait = whelk__proc_pollfds(act[i].pr, ps.all + nfds, wait);
                 nfds += whelk__proc_nfds(act[i].pr);
             }
-            if (poll(fds, nfds, wait) < 0)
-                for (i = 0; i < nfds; i++)
-                    fds[i].revents = 0; /* EINTR: look at the timers */
+            each = poll_live(&ps, nfds, wait) < 0;
         }
         for (i = 0; i < nact;) {
             slot *sl = &act[i];
-            int done = nfds <= cap ? whelk__proc_handle(sl->pr, fds + sl->first)
-                                   : whelk__pump(sl->pr, 0);
-            if (done) {
-                size_t k = sl->index;
-                results[k] = whelk_proc_wait(sl->pr, &errors[k]);
-                failed += results[k] == NULL;
-                *sl = act[--nact];
+            size_t k = sl->index;
+            whelk_proc *again;
+            /* each: no memory for one poll (or it failed): step each run
+             * on its own instead, a busier wait */
+            int done = each ? whelk__pump(sl->pr, 10)
+                            : whelk__proc_handle(sl->pr, ps.all + sl->first);
+            if (!done) {
+                i++;
                 continue;
             }
-            i++;
+            /* the on_exit hook's retry is a new attempt in the same slot,
+             * driven by this loop with the others */
+            again = whelk__proc_conclude(sl->pr, &results[k], &errors[k]);
+            if (again) {
+                whelk__host_detach(again);
+                sl->pr = again;
+                i++;
+                continue;
+            }
+            failed += results[k] == NULL;
+            *sl = act[--nact];
         }
     }
     free(act);
-    free(fds);
+    free(ps.all);
+    free(ps.live);
+    free(ps.map);
     return failed;
 }

@@ -80,7 +80,7 @@ int whelk__proc_signal(whelk_proc *pr, int sig)
  * set holds the open file, which a process the host forked meanwhile may
  * keep alive, and a closed pidfd or stream at its end would then wake the
  * host's loop for ever. */
-static void unwatch_close(whelk_proc *pr, int fd)
+void whelk__proc_close_fd(whelk_proc *pr, int fd)
 {
     if (pr->epfd >= 0)
         (void)epoll_ctl(pr->epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -99,7 +99,7 @@ static void set_status(whelk_status *st, int exited, int value)
 static void close_pidfd(whelk_proc *pr, whelk_stage *s)
 {
     if (s->pidfd >= 0)
-        unwatch_close(pr, s->pidfd);
+        whelk__proc_close_fd(pr, s->pidfd);
     s->pidfd = -1;
 }
 
@@ -313,7 +313,7 @@ nomem:
 static void close_stream(whelk_proc *pr, whelk_stream *s)
 {
     if (s->fd >= 0) {
-        unwatch_close(pr, s->fd);
+        whelk__proc_close_fd(pr, s->fd);
         s->fd = -1;
     }
 }
@@ -409,7 +409,7 @@ static void close_stdin(whelk_proc *pr)
     whelk_plan *pl = pr->plan;
 
     if (pl->in_fd >= 0) {
-        unwatch_close(pr, pl->in_fd);
+        whelk__proc_close_fd(pr, pl->in_fd);
         pl->in_fd = -1;
     }
 }
