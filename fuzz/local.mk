@@ -52,10 +52,14 @@ $(FUZZ_OUT)/fuzz_lines: $(top_srcdir)/fuzz/fuzz_lines.c $(FUZZ_DEPS)
 	$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -o $@ \
 	    $(top_srcdir)/fuzz/fuzz_lines.c $(FUZZ_LIB)
 
-$(FUZZ_OUT)/fuzz_argstr: $(top_srcdir)/fuzz/fuzz_argstr.c $(FUZZ_ARGSTR_DEPS)
+$(FUZZ_OUT)/fuzz_argstr: $(top_srcdir)/fuzz/fuzz_argstr.c \
+	$(lib_libwhelk_core_la_SOURCES) $(FUZZ_ARGSTR_DEPS)
 	@$(MKDIR_P) $(FUZZ_OUT)
-	$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -o $@ \
-	    $(top_srcdir)/fuzz/fuzz_argstr.c $(FUZZ_ARGSTR_LIB)
+	srcs=; for f in $(lib_libwhelk_core_la_SOURCES); do \
+	    case $$f in *.c) srcs="$$srcs $(top_srcdir)/$$f";; esac; \
+	done; \
+	$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -DWHELK_BUILDING -o $@ \
+	    $(top_srcdir)/fuzz/fuzz_argstr.c $$srcs $(LTLIBICONV)
 
 $(FUZZ_OUT)/whelk-helper: $(top_srcdir)/tests/whelk-helper.c
 	@$(MKDIR_P) $(FUZZ_OUT)

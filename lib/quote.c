@@ -163,7 +163,7 @@ static int render_assignment(whelk_buf *b, const char *name, const char *value)
 
 /* Does the command need env(1): a cleared environment, an unset name, a
  * name the shell cannot assign exactly, or a program named like a
- * builtin? */
+ * builtin or a job? */
 static int needs_env(const whelk_cmd *cmd)
 {
     size_t i;
@@ -173,7 +173,11 @@ static int needs_env(const whelk_cmd *cmd)
     for (i = 0; i < cmd->nenv; i++)
         if (!cmd->env[i].value || !is_plain_name(cmd->env[i].name))
             return 1;
-    return cmd->argc && !strchr(cmd->argv[0], '/') && is_builtin(cmd->argv[0]);
+    /* bash runs a first word starting with '%' as fg of that job, quoted
+     * or not, slash or not */
+    return cmd->argc &&
+           ((!strchr(cmd->argv[0], '/') && is_builtin(cmd->argv[0])) ||
+            cmd->argv[0][0] == '%');
 }
 
 /* env [-i] [-u NAME]... [--] [NAME=value]... [nice -n 0 [--]] program:

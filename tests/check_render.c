@@ -340,11 +340,13 @@ START_TEST(test_render_program_with_equals)
 END_TEST
 
 /* A program named like a shell builtin or keyword is the program in
- * PATH, not the shell's: `eval` would run its arguments as code. */
+ * PATH, not the shell's: `eval` would run its arguments as code, and bash
+ * runs `%1` (quoted or not) as `fg %1`. */
 static const char *const builtin_names[] = {
     "eval", "exec", "source", "command", "trap", "[",  "test",
     "echo", "printf", "cd", "set",    "let",     "read", "if", "!",
-    "{",    "time", "coproc", "kill", "type",    "alias", NULL};
+    "{",    "time", "coproc", "kill", "type",    "alias", "%1", "%PWD=x",
+    "%",    NULL};
 
 START_TEST(test_render_builtin_program_names)
 {
