@@ -55,8 +55,8 @@
 
 /* Whether this build starts stages with clone(CLONE_PIDFD) first (the
  * condition of lib/spawn.c). */
-#if defined(WHELK_FAST_SPAWN) &&                                             \
-    (defined(__x86_64__) || defined(__aarch64__) ||                          \
+#if defined(WHELK_FAST_SPAWN) &&                                               \
+    (defined(__x86_64__) || defined(__aarch64__) ||                            \
      (defined(__riscv) && __riscv_xlen == 64))
 #define FAST_PATH 1
 #else
@@ -75,10 +75,10 @@
 static int report_fd = -1;
 
 /* In a forked case: on failure, say why on the report pipe and exit 1. */
-#define EXPECT(cond, ...)                                                    \
-    do {                                                                     \
-        if (!(cond))                                                         \
-            fail_case(__LINE__, #cond, __VA_ARGS__);                         \
+#define EXPECT(cond, ...)                                                      \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            fail_case(__LINE__, #cond, __VA_ARGS__);                           \
     } while (0)
 
 static void fail_case(int line, const char *cond, const char *fmt, ...)
@@ -177,8 +177,8 @@ static void fd_numbers(pid_t pid, char *buf, size_t size)
             if (fd > 2 && used < (int)size - 2) {
                 char what[PATH_MAX];
                 fd_target(pid, fd, what, sizeof what);
-                used += snprintf(buf + used, size - (size_t)used, " (%s)",
-                                 what);
+                used +=
+                    snprintf(buf + used, size - (size_t)used, " (%s)", what);
             }
         }
     }
@@ -340,9 +340,16 @@ static void check_child(const char *host[3], const char *fifo, int closed,
     whelk_pipeline_free(p);
 }
 
-/* closed: a bit per host descriptor 0, 1, 2 to close. */
-static void case_closed_std(int closed)
+/* Installs a filter refusing every newer call with EPERM, clone3 too:
+ * this thread then spawns by fork and exec (defined below). */
+static void refuse_all(void);
+
+/* Bits 0-2 of arg: the host descriptors 0, 1, 2 to close.  Bit 3: after
+ * the thread's run has started, refuse every newer call in this thread
+ * (the handle and the children then start by fork and exec). */
+static void case_closed_std(int arg)
 {
+    int closed = arg & 7;
     char host[3][PATH_MAX];
     const char *hostp[3];
     flight th, hd;
@@ -363,6 +370,8 @@ static void case_closed_std(int closed)
     flight_init(&th);
     EXPECT(pthread_create(&tid, NULL, flight_thread, &th) == 0, "thread");
     flight_wait_ready(&th);
+    if (arg & 8)
+        refuse_all();
     /* and a handle, with its epoll and timer descriptors */
     flight_init(&hd);
     pr = whelk_start(hd.p, &err);
@@ -399,7 +408,8 @@ static void case_closed_std(int closed)
 
 START_TEST(test_closed_std_fds_runs_in_flight)
 {
-    /* _i: 1..7, the set of closed host descriptors */
+    /* _i: 1..7, the set of closed host descriptors; 9..15, the same with
+     * every newer call refused */
     in_forked_case(case_closed_std, _i);
 }
 END_TEST
@@ -420,7 +430,12 @@ END_TEST
 #define CLONE_PIDFD 0x00001000
 #endif
 
-enum { R_CLOSE_RANGE = 1, R_CLONE_PIDFD = 2, R_PIDFD_OPEN = 4, R_PIDFD_SIGNAL = 8 };
+enum {
+    R_CLOSE_RANGE = 1,
+    R_CLONE_PIDFD = 2,
+    R_PIDFD_OPEN = 4,
+    R_PIDFD_SIGNAL = 8
+};
 #define R_ALL (R_CLOSE_RANGE | R_CLONE_PIDFD | R_PIDFD_OPEN | R_PIDFD_SIGNAL)
 
 typedef struct rule {
@@ -430,8 +445,7 @@ typedef struct rule {
 } rule;
 
 /* A filter: each rule in order, everything else allowed. */
-static size_t build_filter(struct sock_filter *f, const rule *rules,
-                           size_t n)
+static size_t build_filter(struct sock_filter *f, const rule *rules, size_t n)
 {
     size_t k = 0, i;
 
@@ -446,8 +460,8 @@ static size_t build_filter(struct sock_filter *f, const rule *rules,
         if (!rules[i].mask) {
             f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
                                                   (unsigned)rules[i].nr, 0, 1);
-            f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-                                                  rules[i].action);
+            f[k++] =
+                (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, rules[i].action);
             continue;
         }
         f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
@@ -457,8 +471,7 @@ static size_t build_filter(struct sock_filter *f, const rule *rules,
             BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
         f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
                                               rules[i].mask, 0, 1);
-        f[k++] =
-            (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, rules[i].action);
+        f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, rules[i].action);
         f[k++] = (struct sock_filter)BPF_STMT(
             BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
     }
@@ -506,6 +519,13 @@ static size_t refusal_rules(rule *r, int set, int clone3_err)
     return n;
 }
 
+static void refuse_all(void)
+{
+    rule rules[8];
+
+    install_filter(rules, refusal_rules(rules, R_ALL, EPERM), 0);
+}
+
 /* A run that must succeed; its stdout (the caller frees the result). */
 static whelk_result *must_run(whelk_pipeline *p, const char *what)
 {
@@ -543,10 +563,10 @@ static void expect_deadline(int pgroup)
 /* whelk_proc_kill delivers: the stage dies of that signal, at once. */
 static void expect_kill(int pgroup, int stages)
 {
-    whelk_pipeline *p =
-        stages == 1 ? HPIPE("sleep:8000")
-                    : whelk_pipe(HCMD("sleep:8000"), HCMD("sleep:8000"),
-                                 (whelk_cmd *)NULL);
+    whelk_pipeline *p = stages == 1
+                            ? HPIPE("sleep:8000")
+                            : whelk_pipe(HCMD("sleep:8000"), HCMD("sleep:8000"),
+                                         (whelk_cmd *)NULL);
     whelk_error *err = NULL;
     whelk_proc *pr;
     int64_t t0, ms;
@@ -558,8 +578,7 @@ static void expect_kill(int pgroup, int stages)
     EXPECT(pr != NULL, "start: %s", err_desc(err));
     rc = whelk_proc_kill(pr, SIGUSR1);
     EXPECT(rc == 0, "pgroup %d: whelk_proc_kill: %s", pgroup, strerror(rc));
-    EXPECT(whelk_proc_wait(pr, &err) == NULL, "pgroup %d: it finished",
-           pgroup);
+    EXPECT(whelk_proc_wait(pr, &err) == NULL, "pgroup %d: it finished", pgroup);
     ms = now_ms() - t0;
     EXPECT(whelk_error_kind(err) == WHELK_E_SIGNAL &&
                whelk_error_signal(err) == SIGUSR1,
@@ -591,6 +610,17 @@ static void run_everything(const char *dir)
     r = must_run(p, "one command");
     EXPECT(strcmp(whelk_result_stdout(r, NULL), "hi\n0 1 2\n") == 0,
            "one command gave \"%s\"", whelk_result_stdout(r, NULL));
+    whelk_result_free(r);
+    whelk_pipeline_free(p);
+
+    /* with a child setup (an extra descriptor) the child still sees only
+     * what it was given */
+    p = HPIPE("fds");
+    whelk_cmd_fd(whelk_pipeline_cmd(p, 0), 7, stray);
+    r = must_run(p, "an extra descriptor");
+    EXPECT(strcmp(whelk_result_stdout(r, NULL), "0 1 2 7\n") == 0,
+           "with fd 7 given the child listed \"%s\"",
+           whelk_result_stdout(r, NULL));
     whelk_result_free(r);
     whelk_pipeline_free(p);
 
@@ -655,7 +685,14 @@ END_TEST
 /* ------------------------------------- seccomp: decided once, counted */
 
 /* Calls the supervisor saw, by rule. */
-enum { C_CLONE_PIDFD, C_CLONE3, C_CLOSE_RANGE, C_PIDFD_OPEN, C_PIDFD_SIGNAL, NCOUNTS };
+enum {
+    C_CLONE_PIDFD,
+    C_CLONE3,
+    C_CLOSE_RANGE,
+    C_PIDFD_OPEN,
+    C_PIDFD_SIGNAL,
+    NCOUNTS
+};
 
 typedef struct supervisor {
     int listen[2]; /* the listener descriptor is passed on this pipe */
@@ -771,8 +808,7 @@ static void case_once(int which)
            "clone(CLONE_PIDFD) tried %d times", first[C_CLONE_PIDFD]);
     if (which == 0) {
         /* glibc's clone3 for posix_spawn, then the library's probe */
-        EXPECT(first[C_CLONE3] == 2, "clone3 tried %d times",
-               first[C_CLONE3]);
+        EXPECT(first[C_CLONE3] == 2, "clone3 tried %d times", first[C_CLONE3]);
         /* the first forked child found it refused */
         EXPECT(first[C_CLOSE_RANGE] == 1, "close_range tried %d times",
                first[C_CLOSE_RANGE]);
@@ -788,8 +824,8 @@ static void case_once(int which)
         if (which == 1 && i == C_CLOSE_RANGE)
             continue;
         EXPECT(later[i] == first[i],
-               "%s: %d calls in the first batch, %d after four more",
-               names[i], first[i], later[i]);
+               "%s: %d calls in the first batch, %d after four more", names[i],
+               first[i], later[i]);
     }
 }
 
@@ -806,6 +842,7 @@ static Suite *fds_suite(void)
 
     tcase_set_timeout(tc, TEST_TIMEOUT);
     tcase_add_loop_test(tc, test_closed_std_fds_runs_in_flight, 1, 8);
+    tcase_add_loop_test(tc, test_closed_std_fds_runs_in_flight, 9, 16);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("refused calls");
