@@ -18,7 +18,8 @@ EXAMPLES_RUNNABLE = \
 	examples/popen_git_log \
 	examples/peek_formatter \
 	examples/pager_feed \
-	examples/filter_progress
+	examples/filter_progress \
+	examples/tee_connect
 
 noinst_PROGRAMS += $(EXAMPLES_RUNNABLE)
 
@@ -52,3 +53,5 @@ examples_pager_feed_SOURCES = examples/pager_feed.c
 examples_pager_feed_LDADD = lib/libwhelk.la
 examples_filter_progress_SOURCES = examples/filter_progress.c
 examples_filter_progress_LDADD = lib/libwhelk.la
+examples_tee_connect_SOURCES = examples/tee_connect.c
+examples_tee_connect_LDADD = lib/libwhelk.la

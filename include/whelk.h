@@ -16,6 +16,7 @@
  *   9. many at once     (whelk_run_many)
  *  10. the host drives the data (pull, feed, FILE streams, popen)
  *  11. filter stages   (a C function in the pipeline)
+ *  12. tee and connect (one output to several destinations)
  *
  * Conventions that hold for every function below:
  *   - Setters copy the strings and bytes they are given; the caller keeps
@@ -1173,6 +1174,38 @@ WHELK_API whelk_cmd *whelk_cmd_new_filter(const char *name, whelk_filter_fn fn,
  */
 WHELK_API int whelk_filter_write(whelk_filter *out, const void *data,
                                  size_t len);
+
+/* ===================================================================== */
+/* 12. Tee and connect: one output to several destinations                */
+/* ===================================================================== */
+
+/*
+ * A run's stdout can be copied, as the loop reads it, to more places than
+ * its own destination: a file, a descriptor, and the stdin of other
+ * pipelines running at the same time (libpipeline's pipeline_connect and
+ * pipeline_pump; `a | tee f | b` in sh).  The pipeline's stdout must be
+ * read by the library -- WHELK_CAPTURE, WHELK_STREAM (callbacks, or just
+ * dropped) or WHELK_PULL -- else the run fails with WHELK_E_INVALID.  The
+ * copies are the raw bytes, before decoding, in order, written by the run's
+ * own loop in the thread that drives it; with WHELK_PULL they are made as
+ * the host pulls.  A destination that stops reading (EPIPE) is dropped and
+ * the others go on, as `tee -p` does.  Any number of tees may be added.
+ *
+ * whelk_pipeline_tee_file -- also write stdout to the file at path,
+ *   truncated (append == 0) or appended to; WHELK_E_IO if it cannot be
+ *   opened, before anything is spawned.
+ * whelk_pipeline_tee_fd -- also write it to the caller's descriptor fd
+ *   (kept by the caller; written until complete, never closed).
+ * whelk_pipeline_tee_proc -- also feed it to dst, a run started before this
+ *   one whose stdin is WHELK_FEED: its stdin is closed at the end of the
+ *   output.  dst is the caller's: wait for it after this run (the writes
+ *   into it drive its loop meanwhile, so neither run can deadlock the
+ *   other).  dst must outlive every run of p.
+ */
+WHELK_API void whelk_pipeline_tee_file(whelk_pipeline *p, const char *path,
+                                       int append);
+WHELK_API void whelk_pipeline_tee_fd(whelk_pipeline *p, int fd);
+WHELK_API void whelk_pipeline_tee_proc(whelk_pipeline *p, whelk_proc *dst);
 
 #ifdef __cplusplus
 }

@@ -147,6 +147,7 @@ struct whelk_pipeline {
     void *error_ud;
     int die_with_host; /* stages spawned by a keeper thread (keeper.c) */
     whelk_fault fault;
+    struct whelk_tees *tees; /* tee destinations (tee.c), or NULL */
 };
 
 /* Read-only placeholders that constructors return when memory is
@@ -379,6 +380,7 @@ struct whelk_proc {
     struct whelk_host *host;       /* pull and feed state (hostio.c), or NULL */
     struct whelk_keeper *keeper;   /* die_with_host: the spawning thread */
     struct whelk_filter **filters; /* per stage (filter.c), or NULL */
+    struct whelk_teerun *tee;      /* open tee destinations (tee.c) */
     int in_loop;   /* the loop is running: calls on the handle from its
                       callbacks are refused */
     int host_head; /* the host stopped pulling before the end of output:

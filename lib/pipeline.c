@@ -4,6 +4,7 @@
  * remembered in p->fault and reported by the run.
  */
 #include "internal.h"
+#include "tee.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -357,6 +358,7 @@ whelk_pipeline *whelk_pipeline_dup(const whelk_pipeline *src)
     p->out.path = dup_str(src->out.path, &bad);
     for (i = 0; i < 2; i++)
         p->decode[i].encoding = dup_str(src->decode[i].encoding, &bad);
+    p->tees = whelk__tees_dup(src->tees, &bad);
     memset(&p->fault, 0, sizeof p->fault);
     whelk__fault_copy(&p->fault, &src->fault);
     for (i = 0; i < src->ncmds; i++)
@@ -381,6 +383,7 @@ void whelk_pipeline_free(whelk_pipeline *p)
     free(p->out.path);
     free(p->decode[0].encoding);
     free(p->decode[1].encoding);
+    whelk__tees_free(p->tees);
     whelk__fault_clear(&p->fault);
     free(p);
 }

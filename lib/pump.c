@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "filter.h"
 #include "hostio.h"
+#include "tee.h"
 #include "stop.h"
 #include "sys.h"
 
@@ -256,6 +257,8 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
     uint64_t bad = 0;
     int invalid = 0, rc;
 
+    if (pr->tee && s->which == WHELK_STDOUT && s->stage == pr->n - 1)
+        whelk__tee_copy(pr, data, len, eof);
     if (s->chunk_cb && (len || eof)) {
         whelk_chunk c = {s->stage, s->which, data, len, 0};
         if (len && p->chunk_fn(&c, p->chunk_ud) != 0)
@@ -327,7 +330,7 @@ static void close_stream(whelk_proc *pr, whelk_stream *s)
 static void read_stream(whelk_proc *pr, whelk_stream *s)
 {
     int plain = s->keep && !s->dec && !s->line_cb && !s->chunk_cb &&
-                !pr->p->capture_limit && s->which == WHELK_STDOUT;
+                !pr->p->capture_limit && s->which == WHELK_STDOUT && !pr->tee;
     whelk_buf *into = plain ? &pr->result->out : &pr->scratch;
     size_t want = plain && s->grown ? BIG_READ : READ_CHUNK;
     ssize_t n;

@@ -10,6 +10,7 @@
 #include "keeper.h"
 #include "hostio.h"
 #include "stop.h"
+#include "tee.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -49,6 +50,7 @@ static void proc_free(whelk_proc *pr)
     whelk__buf_free(&pr->decoded);
     whelk__host_free(pr->host);
     whelk__filters_free(pr);
+    whelk__tee_free(pr);
     whelk_result_free(pr->result);
     whelk_error_free(pr->fail);
     free(pr);
@@ -128,6 +130,8 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
     pr->epfd = pr->tfd = -1;
     pr->deadline_ms = pr->drain_until = pr->timer_armed = -1;
     if (!(pr->plan = whelk__plan(p, err)))
+        goto fail_quiet;
+    if ((*err = whelk__tee_start(pr)) != NULL)
         goto fail_quiet;
     pr->stages = whelk__calloc(pr->n, sizeof *pr->stages);
     if (!pr->stages) {

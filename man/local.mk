@@ -22,7 +22,8 @@ WHELK_MAN_PAGES = \
 	man/whelk_shell.3 \
 	man/whelk_run_many.3 \
 	man/whelk_host.3 \
-	man/whelk_filter.3
+	man/whelk_filter.3 \
+	man/whelk_tee.3
 
 ## One link page per function name.
 WHELK_MAN_LINKS = \
@@ -37,6 +38,9 @@ WHELK_MAN_LINKS = \
 	man/whelk_pclose.3 \
 	man/whelk_cmd_new_filter.3 \
 	man/whelk_filter_write.3 \
+	man/whelk_pipeline_tee_file.3 \
+	man/whelk_pipeline_tee_fd.3 \
+	man/whelk_pipeline_tee_proc.3 \
 	man/whelk_cmd_arg.3 \
 	man/whelk_cmd_chdir.3 \
 	man/whelk_cmd_clearenv.3 \
