@@ -184,12 +184,13 @@ static int needs_env(const whelk_cmd *cmd)
  * env(1) takes every word holding '=' before the program as an
  * assignment, even after --, so a program whose name holds '=' is run
  * through nice -n 0, which execs it unchanged (/usr/bin/nice when the
- * command sets a PATH of its own, where nice may not be). */
+ * command sets a PATH of its own, where nice may not be); so is a program
+ * named "-" that no assignment precedes (env's obsolete -i). */
 static int render_env(whelk_buf *b, const whelk_cmd *cmd)
 {
     const char *prog = cmd->argc ? cmd->argv[0] : "";
     size_t i, first = cmd->nenv;
-    int sets_path = 0;
+    int sets_path = 0, wrap;
 
     if (whelk__buf_addstr(b, cmd->clearenv ? "env -i" : "env") < 0)
         return -1;
@@ -204,8 +205,10 @@ static int render_env(whelk_buf *b, const whelk_cmd *cmd)
             return -1;
         }
     }
+    /* env reads a program named "-" right after its options as -i */
+    wrap = strchr(prog, '=') || (first == cmd->nenv && strcmp(prog, "-") == 0);
     /* a first word starting with '-' would be taken for an option */
-    if ((first < cmd->nenv ? cmd->env[first].name : prog)[0] == '-' &&
+    if (!wrap && (first < cmd->nenv ? cmd->env[first].name : prog)[0] == '-' &&
         whelk__buf_addstr(b, " --") < 0)
         return -1;
     for (i = 0; i < cmd->nenv; i++)
@@ -215,7 +218,7 @@ static int render_env(whelk_buf *b, const whelk_cmd *cmd)
             return -1;
     if (whelk__buf_add(b, " ", 1) < 0)
         return -1;
-    if (!strchr(prog, '='))
+    if (!wrap)
         return 0;
     /* nice is looked up in the PATH the command sets, where it may not be */
     if (sets_path && whelk__buf_addstr(b, "/usr/bin/") < 0)

@@ -346,7 +346,7 @@ static const char *const builtin_names[] = {
     "eval", "exec", "source", "command", "trap", "[",  "test",
     "echo", "printf", "cd", "set",    "let",     "read", "if", "!",
     "{",    "time", "coproc", "kill", "type",    "alias", "%1", "%PWD=x",
-    "%",    NULL};
+    "%",    "-",    "--",     "-i",   NULL};
 
 START_TEST(test_render_builtin_program_names)
 {
@@ -358,10 +358,17 @@ START_TEST(test_render_builtin_program_names)
 
     ck_assert_int_eq(mkdir(bin, 0755), 0);
     prog = helper_link(bin, name);
-    for (variant = 0; variant < 2; variant++) {
+    for (variant = 0; variant < 3; variant++) {
         whelk_cmd *c = whelk_cmd_new(name, "dump", "exit:0", inject, "]", "}",
                                      NULL);
-        whelk_cmd_setenv(c, "PATH", bin);
+        if (variant < 2) {
+            whelk_cmd_setenv(c, "PATH", bin);
+        } else {
+            /* no assignment: the program found in the host's PATH */
+            char *path = xasprintf("%s:%s", bin, getenv("PATH"));
+            ck_assert_int_eq(setenv("PATH", path, 1), 0);
+            free(path);
+        }
         if (variant)
             whelk_cmd_setenv(c, "HOME", NULL);
         p = whelk_pipe(c, NULL);
