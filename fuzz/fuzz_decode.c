@@ -2,11 +2,14 @@
  * fuzz_decode.c -- libFuzzer target for the decoder (lib/decode.c).
  *
  * Input layout:
- *   byte 0      encoding (bits 1..7, an index into encodings[]) and the
- *               policy of the chunked run (bit 0: STRICT or REPLACE)
+ *   byte 0      encoding (bits 1..7, with bits 5..7 of byte 1 above them,
+ *               an index into the encodings: encodings[], then every
+ *               charset `iconv -l` lists that the table engine serves)
+ *               and the policy of the chunked run (bit 0: STRICT or
+ *               REPLACE)
  *   byte 1      bits 0..3: number of cuts; bit 4: give the end of the
  *               stream as a separate empty call rather than with the last
- *               chunk
+ *               chunk; bits 5..7: see byte 0
  *   then        one byte per cut: the length of that chunk (0 allowed)
  *   the rest    the stream; what the cuts leave is the last chunk
  *
@@ -46,6 +49,42 @@ static const char *const encodings[] = {
     "CP874",
 };
 #define NENC (sizeof encodings / sizeof encodings[0])
+
+/* encodings[], then the table charsets found at start-up */
+static const char **all = NULL;
+static size_t nall;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    FILE *f = popen("iconv -l", "r");
+    char word[256];
+    size_t i, cap = NENC + 1024;
+
+    (void)argc;
+    (void)argv;
+    if (!(all = malloc(cap * sizeof *all)))
+        abort();
+    for (i = 0; i < NENC; i++)
+        all[nall++] = encodings[i];
+    while (f && fscanf(f, " %255[^, \n]%*[, \n]", word) == 1 && nall < cap) {
+        size_t n = strlen(word);
+        int e = 0;
+        whelk_decoder *d;
+        while (n && word[n - 1] == '/')
+            word[--n] = '\0';
+        if (!n || !(d = whelk__decoder_new(word, WHELK_DECODE_STRICT, &e)))
+            continue;
+        if (whelk__decoder_is_table(d) && !(all[nall++] = strdup(word)))
+            abort();
+        whelk__decoder_free(d);
+    }
+    if (f)
+        pclose(f);
+    fprintf(stderr, "fuzz_decode: %zu encodings\n", nall);
+    return 0;
+}
 
 typedef struct outcome {
     int rc;
@@ -185,7 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 2)
         return 0;
-    enc = encodings[(data[0] >> 1) % NENC];
+    enc = all[((size_t)(data[0] >> 1) | (size_t)(data[1] >> 5) << 7) % nall];
     policy = data[0] & 1 ? WHELK_DECODE_REPLACE : WHELK_DECODE_STRICT;
     ncuts = data[1] & 15;
     separate_eof = (data[1] >> 4) & 1;
