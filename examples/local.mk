@@ -15,6 +15,8 @@ EXAMPLES_RUNNABLE = \
 	examples/parallel \
 	examples/git_hook_env \
 	examples/pager \
+	examples/jobserver \
+	examples/run_as \
 	examples/popen_git_log \
 	examples/peek_formatter \
 	examples/pager_feed \
@@ -55,3 +57,7 @@ examples_filter_progress_SOURCES = examples/filter_progress.c
 examples_filter_progress_LDADD = lib/libwhelk.la
 examples_tee_connect_SOURCES = examples/tee_connect.c
 examples_tee_connect_LDADD = lib/libwhelk.la
+examples_jobserver_SOURCES = examples/jobserver.c
+examples_jobserver_LDADD = lib/libwhelk.la
+examples_run_as_SOURCES = examples/run_as.c
+examples_run_as_LDADD = lib/libwhelk.la

@@ -313,9 +313,9 @@ WHELK_API void whelk_cmd_unset_git_env(whelk_cmd *cmd);
  * targets may cross (3 -> 4 and 4 -> 3 at once; host_fd 1 as child 3).
  *
  * child_fd < 3 is WHELK_E_INVALID (EINVAL); a host_fd that is negative or
- * not open when the run starts is WHELK_E_INVALID with errno EBADF, before
- * anything runs.  A child_fd the child's RLIMIT_NOFILE does not allow
- * fails the run with WHELK_E_EXEC (EBADF).
+ * not open when the run starts is WHELK_E_INVALID with errno EBADF, and a
+ * child_fd not below the host's RLIMIT_NOFILE is WHELK_E_INVALID with
+ * EINVAL, before anything runs.
  */
 WHELK_API void whelk_cmd_fd(whelk_cmd *cmd, int child_fd, int host_fd);
 

@@ -281,14 +281,18 @@ whelk_child_setup *whelk__setup_plan(const whelk_pipeline *p, size_t i,
     for (k = 0; k < cs->nfds; k++) {
         int d = fcntl(cs->fds[k].src, F_DUPFD_CLOEXEC, hi + 1);
         if (d < 0) {
+            /* EBADF: not open; EINVAL: a target at or above the limit of
+             * open files; EMFILE: the host has no descriptor left */
             int e = errno;
             char where[64];
             *err = whelk__error_new(
-                e == EBADF ? WHELK_E_INVALID : WHELK_E_IO, e, i, NULL,
-                "descriptor %d given as descriptor %d of the child%s: %s",
+                e == EBADF || e == EINVAL ? WHELK_E_INVALID : WHELK_E_IO, e, i,
+                NULL, "descriptor %d given as descriptor %d of the child%s: %s",
                 cs->fds[k].src, cs->fds[k].dst,
                 whelk__stage_label(where, sizeof where, i, p->ncmds),
-                whelk__strerror(e));
+                e == EINVAL ? "the child descriptor is not below the limit "
+                              "of open files (RLIMIT_NOFILE)"
+                            : whelk__strerror(e));
             goto fail;
         }
         if (own_fd(ud, d) < 0) {

@@ -23,6 +23,7 @@ WHELK_MAN_PAGES = \
 	man/whelk_run_many.3 \
 	man/whelk_host.3 \
 	man/whelk_filter.3 \
+	man/whelk_cmd_setup.3 \
 	man/whelk_tee.3
 
 ## One link page per function name.
@@ -120,8 +121,14 @@ WHELK_MAN_LINKS = \
 	man/whelk_shell_timeout.3 \
 	man/whelk_start.3 \
 	man/whelk_version.3
-## issue 13: command strings, copies, one-call checks, text helpers
+## issue 13: child setup, command strings, copies, one-call checks, text helpers
 WHELK_MAN_LINKS += \
+	man/whelk_cmd_fd.3 \
+	man/whelk_cmd_rlimit.3 \
+	man/whelk_cmd_umask.3 \
+	man/whelk_cmd_nice.3 \
+	man/whelk_cmd_user.3 \
+	man/whelk_pipeline_die_with_host.3 \
 	man/whelk_cmd_new_argstr.3 \
 	man/whelk_cmd_dup.3 \
 	man/whelk_cmd_unset_git_env.3 \

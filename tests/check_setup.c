@@ -849,6 +849,18 @@ START_TEST(test_fd_invalid)
     whelk_error_free(err);
     whelk_pipeline_free(p);
     ck_assert(!path_exists(marker));
+
+    /* a target the limit of open files does not allow */
+    c = helper_cmd(touch, (const char *)NULL);
+    whelk_cmd_fd(c, 1 << 30, 1);
+    p = whelk_pipe(c, NULL);
+    err = run_fail(p, WHELK_E_INVALID);
+    ck_assert_int_eq(whelk_error_errno(err), EINVAL);
+    ck_assert_msg(contains(whelk_error_message(err), "RLIMIT_NOFILE"), "%s",
+                  whelk_error_message(err));
+    whelk_error_free(err);
+    whelk_pipeline_free(p);
+    ck_assert(!path_exists(marker));
     free(touch);
     free(marker);
     rm_rf(dir);
@@ -1003,9 +1015,23 @@ END_TEST
 /* Identity: whelk_cmd_user                                              */
 /* ===================================================================== */
 
+/* Identity tests run a copy of the helper in a new directory under /tmp
+ * (mode 0777): the build tree may sit where the dropped user cannot go (a
+ * checkout under /root).  The copy's path, malloc'd. */
+static char *helper_copy(const char *dir)
+{
+    char *to = path_join(dir, "whelk-helper"), *data;
+    size_t len;
+
+    ck_assert_ptr_nonnull(data = slurp(HELPER, &len));
+    ck_assert_int_eq(write_file(to, data, len, 0755), 0);
+    free(data);
+    return to;
+}
+
 START_TEST(test_user_drop_root)
 {
-    char *dir, *file, *touch, *sub;
+    char *dir, *file, *touch, *sub, *helper;
     whelk_cmd *c;
     whelk_pipeline *p;
     whelk_result *r;
@@ -1013,11 +1039,12 @@ START_TEST(test_user_drop_root)
     struct stat st;
 
     NEED_ROOT();
-    dir = make_tmpdir();
+    dir = make_tmpdir_in("/tmp");
     ck_assert_int_eq(chmod(dir, 0777), 0);
+    helper = helper_copy(dir);
     file = path_join(dir, "made");
     touch = xasprintf("touch:%s", file);
-    c = helper_cmd("ids", touch, (const char *)NULL);
+    c = whelk_cmd_new(helper, "ids", touch, NULL);
     whelk_cmd_user(c, 65534, 65533);
     p = whelk_pipe(c, NULL);
     r = run_ok(p);
@@ -1032,7 +1059,7 @@ START_TEST(test_user_drop_root)
     /* the working directory is entered as that user */
     sub = path_join(dir, "private");
     ck_assert_int_eq(mkdir(sub, 0700), 0);
-    c = H("pwd");
+    c = whelk_cmd_new(helper, "pwd", NULL);
     whelk_cmd_user(c, 65534, 65534);
     whelk_cmd_chdir(c, sub);
     p = whelk_pipe(c, NULL);
@@ -1043,6 +1070,7 @@ START_TEST(test_user_drop_root)
     free(sub);
     free(touch);
     free(file);
+    free(helper);
     rm_rf(dir);
     free(dir);
 }
@@ -1116,6 +1144,8 @@ END_TEST
  * tells the test the stage's pid, and dies (by exit or by SIGKILL).  The
  * test is a subreaper, so the orphaned stage becomes its child: its
  * status says whether the kernel killed it. */
+static char *drop_helper; /* set: the stage is this helper, as nobody */
+
 static int stage_status_after_host_death(int dwh, int by_kill, int *alive)
 {
     int pp[2], st;
@@ -1126,8 +1156,14 @@ static int stage_status_after_host_death(int dwh, int by_kill, int *alive)
     host = fork();
     ck_assert_int_ge(host, 0);
     if (host == 0) {
-        whelk_pipeline *p = whelk_pipe(H("sleep:20000"), NULL);
+        whelk_pipeline *p = whelk_pipe(
+            drop_helper ? whelk_cmd_new(drop_helper, "sleep:20000", NULL)
+                        : H("sleep:20000"),
+            NULL);
         whelk_proc *pr;
+
+        if (drop_helper)
+            whelk_cmd_user(whelk_pipeline_cmd(p, 0), 65534, 65534);
 
         close(pp[0]);
         whelk_pipeline_die_with_host(p, dwh);
@@ -1329,20 +1365,21 @@ END_TEST
 START_TEST(test_die_with_host_with_setup)
 {
     /* the parent-death signal is asked for after setuid (which clears
-     * it), so a dropped stage still dies with its host */
-    int alive;
-    (void)alive;
+     * it): a stage dropped to nobody still dies with its host */
+    char *dir;
+    int alive, st;
+
     NEED_ROOT();
-    {
-        whelk_pipeline *p = whelk_pipe(H("ids"), NULL);
-        whelk_result *r;
-        whelk_cmd_user(whelk_pipeline_cmd(p, 0), 65534, 65534);
-        whelk_pipeline_die_with_host(p, 1);
-        r = run_ok(p);
-        ASSERT_STDOUT(r, "65534 65534 65534\n");
-        whelk_result_free(r);
-        whelk_pipeline_free(p);
-    }
+    dir = make_tmpdir_in("/tmp");
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    drop_helper = helper_copy(dir);
+    st = stage_status_after_host_death(1, 0, &alive);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x",
+                  st);
+    free(drop_helper);
+    drop_helper = NULL;
+    rm_rf(dir);
+    free(dir);
 }
 END_TEST
 

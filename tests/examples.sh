@@ -6,7 +6,7 @@
 # script out of `make check` instead.
 examples="demo git_rev_parse git_status git_log_stream git_diff_quiet
           git_retry_lock pipeline_redirect decode timeout_async parallel
-          git_hook_env pager
+          git_hook_env pager jobserver run_as
           popen_git_log peek_formatter pager_feed filter_progress
           tee_connect"
 
