@@ -338,6 +338,8 @@ whelk_cmd *whelk_cmd_dup(const whelk_cmd *src)
     cmd->nok = cmd->ok_codes ? src->nok : 0;
     if (whelk__setup_dup(cmd, src) < 0)
         bad = 1;
+    cmd->filter = src->filter; /* a filter stage stays one */
+    cmd->filter_ud = src->filter_ud;
     cmd->filter = src->filter;
     cmd->filter_ud = src->filter_ud;
     if (bad)

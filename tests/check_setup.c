@@ -252,6 +252,29 @@ START_TEST(test_cmd_dup_template)
 }
 END_TEST
 
+static int copy_filter(whelk_filter *out, const void *data, size_t len,
+                       void *ud)
+{
+    (*(int *)ud)++;
+    return data && whelk_filter_write(out, data, len) < 0;
+}
+
+START_TEST(test_cmd_dup_filter)
+{
+    /* a copy of a filter stage is a filter stage */
+    int calls = 0;
+    whelk_cmd *f = whelk_cmd_new_filter("copy", copy_filter, &calls);
+    whelk_pipeline *p = whelk_pipe(H("out:abc"), whelk_cmd_dup(f), NULL);
+    whelk_result *r = run_ok(p);
+
+    ASSERT_STDOUT(r, "abc");
+    ck_assert_int_ge(calls, 2); /* the data, then the end */
+    whelk_result_free(r);
+    whelk_pipeline_free(p);
+    whelk_cmd_free(f);
+}
+END_TEST
+
 START_TEST(test_cmd_dup_keeps_faults)
 {
     whelk_cmd *bad = whelk_cmd_new_argstr("'open");
@@ -1402,6 +1425,7 @@ static Suite *setup_suite(void)
     tcase_add_test(tc, test_cmd_dup_is_independent);
     tcase_add_test(tc, test_cmd_dup_template);
     tcase_add_test(tc, test_cmd_dup_keeps_faults);
+    tcase_add_test(tc, test_cmd_dup_filter);
     tcase_add_test(tc, test_pipeline_dup);
     suite_add_tcase(s, tc);
 
