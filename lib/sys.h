@@ -34,7 +34,10 @@ WHELK_INTERNAL int whelk__is_refusal(int errnum);
 /* The one rule for descriptors the library makes: fd itself when it is
  * above 2 (or negative: a failed call, errno kept); else a close-on-exec
  * duplicate above 2, fd being closed.  -1 with errno when that duplicate
- * cannot be made (fd is closed then too). */
+ * cannot be made (fd is closed then too).  No call that makes a
+ * descriptor takes a floor, so for the few instructions between that call
+ * and this one another thread of a host that closed 0, 1 or 2 could see
+ * it there; a run in flight never leaves one there. */
 WHELK_INTERNAL int whelk__fd_high(int fd);
 
 /* A pidfd (close-on-exec, above 2) for our unreaped child pid, or -1 with
