@@ -183,15 +183,11 @@ whelk_error *whelk__tee_start(whelk_proc *pr)
         if (d->kind == TEE_FD) {
             r->fds[i] = d->fd;
         } else if (d->kind == TEE_FILE) {
-            int fd = open(d->path,
-                          O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
-                              (d->append ? O_APPEND : O_TRUNC),
-                          0666);
-            if (fd >= 0 && fd < 3) {
-                int hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-                close(fd);
-                fd = hi;
-            }
+            int fd =
+                whelk__fd_high(open(d->path,
+                                    O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
+                                        (d->append ? O_APPEND : O_TRUNC),
+                                    0666));
             if (fd < 0) {
                 int e = errno;
                 return whelk__error_new(
