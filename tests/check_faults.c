@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -738,6 +739,47 @@ static enum outcome scen_many(void)
     return nomem ? OUT_NOMEM : injected ? OUT_RECOVERED : OUT_NORMAL;
 }
 
+/* Issue 13: a command from a string, copied, with an extra descriptor,
+ * a limit and a umask, in a pipeline whose stages die with the host (a
+ * keeper thread spawns them: its own allocations are not counted). */
+static char setup_words[4096];
+
+static enum outcome scen_setup(void)
+{
+    whelk_cmd *t, *c;
+    whelk_pipeline *p;
+    whelk_result *r = NULL;
+    whelk_error *err = NULL;
+    enum outcome o = OUT_WRONG;
+    const char *s;
+    size_t len;
+
+    ARM();
+    t = whelk_cmd_new_argstr(setup_words);
+    whelk_cmd_umask(t, 027);
+    whelk_cmd_rlimit(t, RLIMIT_CORE, 0, 0);
+    whelk_cmd_fd(t, 5, 2);
+    c = whelk_cmd_dup(t);
+    whelk_cmd_free(t);
+    p = whelk_pipe(c, (whelk_cmd *)NULL);
+    whelk_pipeline_die_with_host(p, 1);
+    r = whelk_run(p, &err);
+    DISARM();
+    if (!r) {
+        EXPECT(injected, "undisturbed run: %s", err_desc(err));
+        o = expect_nomem(err);
+        goto out;
+    }
+    s = whelk_result_stdout(r, &len);
+    if (EXPECT(same_bytes(s, len, "027\n0 1 2 5\na b"), "stdout \"%s\"", s))
+        o = injected ? OUT_RECOVERED : OUT_NORMAL;
+out:
+    whelk_result_free(r);
+    whelk_error_free(err);
+    whelk_pipeline_free(p);
+    return o;
+}
+
 /* ============================================================ tests */
 
 /* Keeps the compiler from eliding an allocation the test makes. */
@@ -851,6 +893,19 @@ START_TEST(test_nomem_run_many)
 }
 END_TEST
 
+START_TEST(test_nomem_setup)
+{
+    tally t;
+
+    set_build(BUILD_ABS);
+    snprintf(setup_words, sizeof setup_words, "'%s' umask fds 'out:a b'",
+             HELPER);
+    t = sweep("child setup (argstr, dup, fd, rlimit, umask, die_with_host)",
+              scen_setup);
+    ck_assert_int_gt(t.n, 10);
+}
+END_TEST
+
 /* The documented NULL paths: a NULL command given to a pipeline is
  * remembered as WHELK_E_NOMEM; whelk_pipeline_tostring returns NULL. */
 START_TEST(test_nomem_null_command)
@@ -901,6 +956,7 @@ static Suite *faults_suite(void)
     tcase_add_test(tc, test_nomem_timeout);
     tcase_add_test(tc, test_nomem_async);
     tcase_add_test(tc, test_nomem_run_many);
+    tcase_add_test(tc, test_nomem_setup);
     tcase_add_test(tc, test_nomem_null_command);
     suite_add_tcase(s, tc);
     return s;
