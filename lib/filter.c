@@ -23,7 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FILTER_READ (64 * 1024)
+#define FILTER_READ (256 * 1024)
+/* The pipes a filter reads and writes are grown to this (best effort). */
+#define FILTER_PIPE (1024 * 1024)
 #define FILTER_BOUND (256 * 1024)
 /* A write into a descriptor that is not ours (a file or the host's own
  * stdout, left blocking) after poll said it has room: at most PIPE_BUF. */
@@ -122,10 +124,14 @@ int whelk__filters_start(whelk_proc *pr)
             return errno;
         /* the pipes the run made are the filter's alone: non-blocking; a
          * caller's descriptor is left as it is */
-        if (is_ours_in(pr, i))
+        if (is_ours_in(pr, i)) {
             (void)fcntl(f->in_fd, F_SETFL, O_NONBLOCK);
-        if (is_ours_out(pr, i))
+            (void)fcntl(f->in_fd, F_SETPIPE_SZ, FILTER_PIPE);
+        }
+        if (is_ours_out(pr, i)) {
             f->out_nb = fcntl(f->out_fd, F_SETFL, O_NONBLOCK) == 0;
+            (void)fcntl(f->out_fd, F_SETPIPE_SZ, FILTER_PIPE);
+        }
         pr->stages[i].pid = -1;
         pr->stages[i].pidfd = -1;
     }
@@ -352,6 +358,22 @@ int whelk_filter_write(whelk_filter *f, const void *data, size_t len)
                     errno = ECANCELED; /* the run is over */
                     return -1;
                 }
+                continue;
+            }
+        }
+        if (!pending(f) && f->out_nb) {
+            /* nothing waiting: straight into the pipe, no copy */
+            ssize_t k = whelk__write_nosigpipe(f->out_fd, p, len);
+            if (k > 0) {
+                p += k;
+                len -= (size_t)k;
+                continue;
+            }
+            if (k < 0 && errno != EAGAIN && errno != EINTR) {
+                /* the reader went away: the stage ends with SIGPIPE */
+                f->broken = 1;
+                close_fd(&f->out_fd);
+                f->killed = SIGPIPE;
                 continue;
             }
         }

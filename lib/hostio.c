@@ -37,6 +37,7 @@ struct whelk_host {
     size_t saved_at; /* a byte replaced by the NUL after a cut line */
     char saved;      /* ... and its value (restored at the next call) */
     int has_saved;
+    whelk_stream *ps; /* the pulled stream (found once) */
     /* feed */
     int feeding;   /* the host waits for room in stdin */
     int room;      /* the loop saw stdin writable */
@@ -245,7 +246,8 @@ static size_t unread(const struct whelk_host *h)
 
 static int pull_ended(const whelk_proc *pr)
 {
-    const whelk_stream *s = pull_stream(pr);
+    const whelk_stream *s =
+        pr->host && pr->host->ps ? pr->host->ps : pull_stream(pr);
 
     return !s || s->fd < 0;
 }
@@ -258,16 +260,38 @@ static int have_more(whelk_proc *pr, size_t arg)
 
 /* Common entry of the pull calls: the handle may be used now.  0, or -1
  * with errno. */
-static int pull_begin(whelk_proc *pr, struct whelk_host **hp)
+static int pull_begin_slow(whelk_proc *pr, struct whelk_host **hp);
+
+/* The fast path of pull_begin: a handle already pulling. */
+static inline int pull_begin(whelk_proc *pr, struct whelk_host **hp)
+{
+    struct whelk_host *h = pr ? pr->host : NULL;
+
+    if (h && h->ps && !pr->in_loop && !h->has_saved) {
+        *hp = h;
+        return 0;
+    }
+    return pull_begin_slow(pr, hp);
+}
+
+static int pull_begin_slow(whelk_proc *pr, struct whelk_host **hp)
 {
     struct whelk_host *h;
 
-    if (!pr || pr->in_loop || !pull_stream(pr)) {
+    if (!pr || pr->in_loop) {
         errno = EINVAL;
         return -1;
     }
-    if (!(h = host(pr)))
-        return -1;
+    if (!(h = pr->host) || !h->ps) {
+        whelk_stream *s = pull_stream(pr);
+        if (!s) {
+            errno = EINVAL;
+            return -1;
+        }
+        if (!(h = host(pr)))
+            return -1;
+        h->ps = s;
+    }
     if (h->has_saved) {
         h->in.data[h->saved_at] = h->saved;
         h->has_saved = 0;
@@ -290,7 +314,8 @@ static int pull_more(whelk_proc *pr, struct whelk_host *h, size_t have,
 
 static int decoded(const whelk_proc *pr)
 {
-    const whelk_stream *s = pull_stream(pr);
+    const whelk_stream *s =
+        pr->host && pr->host->ps ? pr->host->ps : pull_stream(pr);
 
     return s && s->dec;
 }

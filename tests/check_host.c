@@ -983,14 +983,20 @@ static int identity(whelk_filter *out, const void *data, size_t len, void *ud)
 
 static int upper(whelk_filter *out, const void *data, size_t len, void *ud)
 {
-    char buf[65536];
-    size_t i;
+    char buf[4096];
+    size_t i, done = 0;
     (void)ud;
-    for (i = 0; i < len; i++) {
-        char c = ((const char *)data)[i];
-        buf[i] = c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+    while (done < len) {
+        size_t n = len - done < sizeof buf ? len - done : sizeof buf;
+        for (i = 0; i < n; i++) {
+            char c = ((const char *)data)[done + i];
+            buf[i] = c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+        }
+        if (whelk_filter_write(out, buf, n) < 0)
+            return 1;
+        done += n;
     }
-    return len ? whelk_filter_write(out, buf, len) : 0;
+    return 0;
 }
 
 /* Counts its input; writes the count at the end. */
