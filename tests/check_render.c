@@ -809,7 +809,11 @@ END_TEST
 /* =========================================================== programs */
 
 /* A directory path just short of PATH_MAX, made one mkdirat at a time:
- * chdir(2) takes it, dir + "/./tool" is too long for one path. */
+ * chdir(2) takes it, dir + "/./tool" is too long for one path.  The
+ * lengths of its components are kept for rm_deep. */
+static size_t deep_len[64];
+static size_t deep_n;
+
 static char *deep_dir(const char *base, size_t want)
 {
     char name[200];
@@ -818,6 +822,7 @@ static char *deep_dir(const char *base, size_t want)
 
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(whelk__buf_addstr(&path, base), 0);
+    deep_n = 0;
     while (path.len < want) {
         size_t n = want - path.len - 1;
         int next;
@@ -832,10 +837,38 @@ static char *deep_dir(const char *base, size_t want)
         ck_assert_int_ge(next, 0);
         close(fd);
         fd = next;
+        ck_assert_uint_lt(deep_n, 64);
+        deep_len[deep_n++] = n;
         ck_assert_int_eq(whelk__buf_printf(&path, "/%s", name), 0);
     }
     close(fd);
     return path.data;
+}
+
+/* Removes what deep_dir made under base, and file in its deepest
+ * directory, one descriptor at a time (rm -r would need the long path). */
+static void rm_deep(const char *base, const char *file)
+{
+    int fds[65];
+    char name[200];
+    size_t i;
+
+    fds[0] = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ck_assert_int_ge(fds[0], 0);
+    for (i = 0; i < deep_n; i++) {
+        memset(name, 'd', deep_len[i]);
+        name[deep_len[i]] = '\0';
+        fds[i + 1] = openat(fds[i], name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(fds[i + 1], 0);
+    }
+    ck_assert_int_eq(unlinkat(fds[deep_n], file, 0), 0);
+    for (i = deep_n; i > 0; i--) {
+        close(fds[i]);
+        memset(name, 'd', deep_len[i - 1]);
+        name[deep_len[i - 1]] = '\0';
+        ck_assert_int_eq(unlinkat(fds[i - 1], name, AT_REMOVEDIR), 0);
+    }
+    close(fds[0]);
 }
 
 START_TEST(test_relative_program_in_deep_cwd)
@@ -879,6 +912,7 @@ START_TEST(test_relative_program_in_deep_cwd)
     p = whelk_pipe(c, NULL);
     whelk_error_free(run_fail(p, WHELK_E_NOTFOUND));
     whelk_pipeline_free(p);
+    rm_deep(scratch, "tool");
     free(tool);
     free(dir);
 }
