@@ -401,7 +401,8 @@ WHELK_API void whelk_pipeline_stdin_bytes(whelk_pipeline *p, const void *data,
 
 /*
  * whelk_pipeline_stdin_file -- stage 0 reads the file at path.  A file that
- * cannot be opened fails the run with WHELK_E_IO naming it.
+ * cannot be opened fails the run with WHELK_E_IO naming it.  A FIFO is
+ * opened within the run's deadline (see whelk_pipeline_timeout).
  */
 WHELK_API void whelk_pipeline_stdin_file(whelk_pipeline *p, const char *path);
 
@@ -599,7 +600,11 @@ WHELK_API void whelk_pipeline_on_exit(whelk_pipeline *p,
 
 /*
  * whelk_pipeline_timeout -- a deadline for the whole run, in milliseconds
- * from its start (0, the default: none).  At the deadline the process group
+ * from its start (0, the default: none), opening its redirection files
+ * included: a FIFO given as stdin_file, stdout_file or stderr_file whose
+ * other end nobody opens fails the run with WHELK_E_TIMEOUT at the
+ * deadline, before anything is spawned (without a deadline, opening a
+ * FIFO waits for its other end, as in sh).  At the deadline the process group
  * gets SIGTERM, then SIGKILL after the grace period; the run fails with
  * WHELK_E_TIMEOUT (errno ETIMEDOUT) and the error's result holds all
  * output read before.  The error names the first stage still running at

@@ -307,9 +307,10 @@ typedef struct whelk_plan {
     struct whelk_child_setup **setups; /* per stage, or NULL (childsetup.h) */
 } whelk_plan;
 /* Validates p and prepares the attempt; NULL and *err on failure (nothing
- * left open). */
+ * left open).  deadline_ms (monotonic, -1 none) bounds the opening of
+ * redirection files (redir.h): past it, WHELK_E_TIMEOUT. */
 WHELK_INTERNAL whelk_plan *whelk__plan(const whelk_pipeline *p,
-                                       whelk_error **err);
+                                       int64_t deadline_ms, whelk_error **err);
 /* Closes the child ends once every stage is spawned. */
 WHELK_INTERNAL void whelk__plan_close_child_ends(whelk_plan *pl);
 WHELK_INTERNAL void whelk__plan_free(whelk_plan *pl);

@@ -6,6 +6,7 @@
  * is reported as an error naming what went wrong; nothing is spawned.
  */
 #include "internal.h"
+#include "redir.h"
 #include "childsetup.h"
 #include "sys.h"
 
@@ -329,6 +330,7 @@ typedef struct builder {
     whelk_plan *pl;
     const whelk_pipeline *p;
     int devnull;
+    int64_t deadline_ms; /* of the run: opening files waits no longer */
     whelk_error *err;
 } builder;
 
@@ -434,8 +436,18 @@ static int borrow(builder *b, int fd, int is_inherit)
 
 static int open_file(builder *b, const char *path, int flags)
 {
-    int fd = open(path, flags | O_CLOEXEC | O_NOCTTY, 0666);
+    int fd = whelk__open_redir(path, flags, b->deadline_ms);
 
+    if (fd < 0 && errno == ETIMEDOUT && b->deadline_ms >= 0) {
+        if (!b->err)
+            b->err = whelk__error_new(
+                WHELK_E_TIMEOUT, ETIMEDOUT, WHELK_NO_STAGE, NULL,
+                "cannot open %s for %s: timed out after %u ms waiting for "
+                "its other end",
+                path, (flags & O_ACCMODE) == O_RDONLY ? "reading" : "writing",
+                b->p->timeout_ms);
+        return -1;
+    }
     if (fd < 0) {
         int e = errno;
         if (!b->err)
@@ -754,7 +766,8 @@ static whelk_error *encode_stdin(const whelk_pipeline *p, whelk_plan *pl)
     return NULL;
 }
 
-whelk_plan *whelk__plan(const whelk_pipeline *p, whelk_error **err)
+whelk_plan *whelk__plan(const whelk_pipeline *p, int64_t deadline_ms,
+                        whelk_error **err)
 {
     whelk_plan *pl;
     builder b;
@@ -800,6 +813,7 @@ whelk_plan *whelk__plan(const whelk_pipeline *p, whelk_error **err)
     b.pl = pl;
     b.p = p;
     b.devnull = -1;
+    b.deadline_ms = deadline_ms;
     b.err = NULL;
     if (plan_fds(&b) < 0) {
         *err = b.err ? b.err : (whelk_error *)&whelk__nomem_error;

@@ -116,6 +116,7 @@ static whelk_error *spawn_error_text(whelk_proc *pr, size_t i, int e)
 static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
 {
     whelk_proc *pr;
+    int64_t deadline;
     size_t i;
 
     if (p->start_fn)
@@ -129,7 +130,9 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
     pr->n = p->ncmds;
     pr->epfd = pr->tfd = -1;
     pr->deadline_ms = pr->drain_until = pr->timer_armed = -1;
-    if (!(pr->plan = whelk__plan(p, err)))
+    /* the deadline covers the whole attempt, opening files included */
+    deadline = p->timeout_ms ? whelk__now_ms() + p->timeout_ms : -1;
+    if (!(pr->plan = whelk__plan(p, deadline, err)))
         goto fail_quiet;
     if ((*err = whelk__tee_start(pr)) != NULL)
         goto fail_quiet;
@@ -193,7 +196,7 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
     }
     whelk__plan_close_child_ends(pr->plan);
     if (p->timeout_ms)
-        pr->deadline_ms = whelk__now_ms() + p->timeout_ms;
+        pr->deadline_ms = deadline;
     return pr;
 fail:
     /* stages already started must not outlive the failed start */
