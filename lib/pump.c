@@ -332,7 +332,7 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
     int plain = s->keep && !s->dec && !s->line_cb && !s->chunk_cb &&
                 !pr->p->capture_limit && s->which == WHELK_STDOUT && !pr->tee;
     whelk_buf *into = plain ? &pr->result->out : &pr->scratch;
-    size_t want = plain && s->grown ? BIG_READ : READ_CHUNK;
+    size_t want = (plain || s->pull) && s->grown ? BIG_READ : READ_CHUNK;
     ssize_t n;
 
     if (pr->aborted) {
