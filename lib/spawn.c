@@ -184,9 +184,14 @@ static void fork_child(const whelk_spawn_req *req, int errfd)
         goto fail;
     if (req->setup) {
         /* the error pipe must not sit on a target (it stays close-on-exec) */
-        int hi = whelk__child_max_fd(req->setup);
-        if (errfd <= hi && (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, hi + 1)) < 0)
-            _exit(127);
+        int hi = whelk__child_max_fd(req->setup), moved;
+        if (errfd <= hi) {
+            if ((moved = fcntl(errfd, F_DUPFD_CLOEXEC, hi + 1)) < 0) {
+                e = (STEP_FD << 16) | errno; /* on the pipe still open */
+                goto report;
+            }
+            errfd = moved;
+        }
         /* everything above 2 is close-on-exec now: no gap to close */
         if ((e = whelk__child_fds(req->setup, 0)) != 0 ||
             (e = whelk__child_creds(req->setup)) != 0)
