@@ -3,6 +3,7 @@
  * faults, and thread-safe names for errno values and signals.
  */
 #include "internal.h"
+#include "integer.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -26,6 +27,17 @@ void *whelk__realloc(void *p, size_t n)
     return realloc(p, n ? n : 1);
 }
 
+void *whelk__reallocarray(void *p, size_t n, size_t size)
+{
+    size_t bytes;
+
+    if (whelk__mul_overflow(&bytes, n, size)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return whelk__realloc(p, bytes);
+}
+
 void *whelk__memdup(const void *p, size_t n)
 {
     char *q = whelk__malloc(n + 1);
@@ -47,11 +59,11 @@ int whelk__buf_reserve(whelk_buf *b, size_t extra)
     size_t need, cap;
     char *d;
 
-    if (extra > SIZE_MAX - b->len - 1) {
+    if (whelk__add_overflow(&need, b->len, extra) ||
+        whelk__add_overflow(&need, need, 1)) {
         errno = ENOMEM;
         return -1;
     }
-    need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
     cap = b->cap ? b->cap : 256;

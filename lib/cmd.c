@@ -42,7 +42,7 @@ void whelk__cmd_push(whelk_cmd *cmd, const char *arg)
         return;
     }
     if (cmd->argc + 1 >= cmd->argcap) {
-        char **v = whelk__realloc(cmd->argv, cmd->argcap * 2 * sizeof *v);
+        char **v = whelk__reallocarray(cmd->argv, cmd->argcap * 2, sizeof *v);
         if (!v)
             goto nomem;
         cmd->argv = v;
@@ -134,7 +134,7 @@ void whelk_cmd_setenv(whelk_cmd *cmd, const char *name, const char *value)
             return;
         }
     }
-    ops = whelk__realloc(cmd->env, (cmd->nenv + 1) * sizeof *ops);
+    ops = whelk__reallocarray(cmd->env, cmd->nenv + 1, sizeof *ops);
     if (!ops)
         goto nomem;
     cmd->env = ops;

@@ -17,6 +17,7 @@
  * for each invalid sequence.
  */
 #include "internal.h"
+#include "integer.h"
 
 #include <errno.h>
 #include <langinfo.h>
@@ -369,11 +370,13 @@ static long step_table(whelk_decoder *d, const unsigned char *s, size_t len,
                        whelk_buf *out)
 {
     unsigned char *o, bad = 0;
-    size_t i;
+    size_t i, need;
     int r;
 
     /* at most 4 output bytes per input byte, and each copy writes 4 */
-    if (len > SIZE_MAX / 4 - 4 || whelk__buf_reserve(out, len * 4 + 4) < 0)
+    if (whelk__mul_overflow(&need, len, 4) ||
+        whelk__add_overflow(&need, need, 4) ||
+        whelk__buf_reserve(out, need) < 0)
         return -2;
     /* branch-free: copy the byte's 4-byte entry, advance by its length
      * (charsets where every byte is valid skip the invalid check) */

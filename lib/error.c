@@ -54,6 +54,24 @@ whelk_error *whelk__error_set_command(whelk_error *e, const whelk_cmd *cmd)
     return e;
 }
 
+whelk_error *whelk__error_take_command(whelk_error *e, char *cmd)
+{
+    if (e && e != &whelk__nomem_error && !e->command)
+        e->command = cmd;
+    else
+        free(cmd);
+    return e;
+}
+
+int whelk__errno_kind(int errnum, int kind)
+{
+    if (errnum == ENOMEM)
+        return WHELK_E_NOMEM;
+    if (errnum == EMFILE || errnum == ENFILE)
+        return WHELK_E_IO;
+    return kind;
+}
+
 const char *whelk__stage_label(char *buf, size_t size, size_t stage, size_t n)
 {
     if (n < 2 || stage >= n)

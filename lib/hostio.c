@@ -812,10 +812,9 @@ FILE *whelk_popen(whelk_pipeline *p, const char *mode, whelk_error **err)
         whelk_result_free(whelk_proc_wait(pf->pr, NULL));
         free(pf);
         if (err)
-            *err = whelk__error_new(e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_IO, e,
-                                    WHELK_NO_STAGE, NULL,
-                                    "whelk_popen: cannot make the FILE: %s",
-                                    whelk__strerror(e));
+            *err = whelk__error_new(
+                whelk__errno_kind(e, WHELK_E_IO), e, WHELK_NO_STAGE, NULL,
+                "whelk_popen: cannot make the FILE: %s", whelk__strerror(e));
         return NULL;
     }
     return f;

@@ -34,6 +34,9 @@
 WHELK_INTERNAL void *whelk__malloc(size_t n);
 WHELK_INTERNAL void *whelk__calloc(size_t n, size_t size);
 WHELK_INTERNAL void *whelk__realloc(void *p, size_t n);
+/* realloc of an array of n elements of size bytes: NULL (errno ENOMEM, p
+ * left as it was) when n * size overflows or memory is exhausted. */
+WHELK_INTERNAL void *whelk__reallocarray(void *p, size_t n, size_t size);
 WHELK_INTERNAL char *whelk__strdup(const char *s);
 WHELK_INTERNAL void *whelk__memdup(const void *p, size_t n);
 
@@ -213,6 +216,16 @@ WHELK_INTERNAL whelk_error *whelk__error_from_fault(const whelk_fault *f);
 /* Gives e the shell-quoted command (best effort); returns e. */
 WHELK_INTERNAL whelk_error *whelk__error_set_command(whelk_error *e,
                                                      const whelk_cmd *cmd);
+/* Gives e the malloc'd command string cmd (NULL: none), or frees cmd when
+ * e cannot take it (the static NOMEM error, or a command already set);
+ * returns e. */
+WHELK_INTERNAL whelk_error *whelk__error_take_command(whelk_error *e,
+                                                      char *cmd);
+/* The one errno -> error kind rule: ENOMEM is WHELK_E_NOMEM, a shortage of
+ * descriptors (EMFILE, ENFILE) is WHELK_E_IO, anything else is kind (what
+ * the failed step is: WHELK_E_IO for a pipe, read, write or file,
+ * WHELK_E_EXEC for starting a program). */
+WHELK_INTERNAL int whelk__errno_kind(int errnum, int kind);
 /* " (stage 2 of 3)" for a pipeline, "" for one command: how every
  * message names a stage (counting from 1, for people). */
 WHELK_INTERNAL const char *whelk__stage_label(char *buf, size_t size,
@@ -220,10 +233,6 @@ WHELK_INTERNAL const char *whelk__stage_label(char *buf, size_t size,
 WHELK_INTERNAL extern const whelk_error whelk__nomem_error;
 
 /* ----------------------------------------------------------------- quote */
-/* Append word to b, quoted for sh when it needs it. */
-WHELK_INTERNAL int whelk__quote(whelk_buf *b, const char *word, int cmdword);
-/* Append one command (env, argv, without cwd/redirections). */
-WHELK_INTERNAL int whelk__cmd_render(whelk_buf *b, const whelk_cmd *cmd);
 /* A malloc'd rendering of one command, or NULL. */
 WHELK_INTERNAL char *whelk__cmd_string(const whelk_cmd *cmd);
 
@@ -314,12 +323,6 @@ WHELK_INTERNAL whelk_plan *whelk__plan(const whelk_pipeline *p,
 /* Closes the child ends once every stage is spawned. */
 WHELK_INTERNAL void whelk__plan_close_child_ends(whelk_plan *pl);
 WHELK_INTERNAL void whelk__plan_free(whelk_plan *pl);
-/* The path to exec for prog: prog itself when it holds a '/', else the
- * first executable regular file in path_env's directories; relative paths
- * are probed in cwd (NULL: ours).  NULL with *errnum (ENOENT, EACCES,
- * ENOMEM, ...). */
-WHELK_INTERNAL char *whelk__resolve(const char *prog, const char *path_env,
-                                    const char *cwd, int *errnum);
 /* The error for exec's ENOENT on path (resolved, so it existed) when it is
  * a script whose #! interpreter is missing, or an ELF program whose
  * dynamic loader is: names the interpreter.  NULL when path is neither. */
@@ -427,10 +430,6 @@ whelk__proc_conclude(whelk_proc *pr, whelk_result **r, whelk_error **err);
 /* Statuses -> error (or NULL when the run succeeded).  Takes the result
  * into the error when failing, else leaves it in pr. */
 WHELK_INTERNAL whelk_error *whelk__verdict(whelk_proc *pr);
-
-/* ----------------------------------------------------------------- shell */
-WHELK_INTERNAL void whelk__pipeline_apply_defaults(whelk_pipeline *p,
-                                                   const whelk_shell *sh);
 
 #define WHELK_TAIL_BYTES 2048
 #define WHELK_TAIL_LINES 10

@@ -50,11 +50,11 @@ static int pollset_grow(pollset *ps, size_t n)
         return 0;
     if (!n)
         n = 1;
-    if ((a = whelk__realloc(ps->all, n * sizeof *a)) != NULL)
+    if ((a = whelk__reallocarray(ps->all, n, sizeof *a)) != NULL)
         ps->all = a;
-    if ((l = whelk__realloc(ps->live, n * sizeof *l)) != NULL)
+    if ((l = whelk__reallocarray(ps->live, n, sizeof *l)) != NULL)
         ps->live = l;
-    if ((m = whelk__realloc(ps->map, n * sizeof *m)) != NULL)
+    if ((m = whelk__reallocarray(ps->map, n, sizeof *m)) != NULL)
         ps->map = m;
     if (!a || !l || !m)
         return -1;

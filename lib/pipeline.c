@@ -47,7 +47,7 @@ void whelk_pipeline_add(whelk_pipeline *p, whelk_cmd *cmd)
     }
     if (p->ncmds == p->cmdcap) {
         size_t cap = p->cmdcap ? p->cmdcap * 2 : 4;
-        whelk_cmd **v = whelk__realloc(p->cmds, cap * sizeof *v);
+        whelk_cmd **v = whelk__reallocarray(p->cmds, cap, sizeof *v);
         if (!v) {
             whelk_cmd_free(cmd);
             NOMEM(p);

@@ -112,7 +112,11 @@ static char *search(const char *prog, const char *path_env, const char *cwd,
     return NULL;
 }
 
-char *whelk__resolve(const char *prog, const char *path_env, const char *cwd,
+/* The path to exec for prog: prog itself when it holds a '/', else the
+ * first executable regular file in path_env's directories; relative paths
+ * are probed in cwd (NULL: ours).  NULL with *errnum (ENOENT, EACCES,
+ * ENOMEM, ...). */
+static char *resolve(const char *prog, const char *path_env, const char *cwd,
                      int *errnum)
 {
     int dirfd = -2;
@@ -378,8 +382,8 @@ static whelk_error *plan_setups(const whelk_pipeline *p, whelk_plan *pl)
 static void io_error(builder *b, int errnum, const char *what)
 {
     if (!b->err)
-        b->err = whelk__error_new(errnum == ENOMEM ? WHELK_E_NOMEM : WHELK_E_IO,
-                                  errnum, WHELK_NO_STAGE, NULL, "%s: %s", what,
+        b->err = whelk__error_new(whelk__errno_kind(errnum, WHELK_E_IO), errnum,
+                                  WHELK_NO_STAGE, NULL, "%s: %s", what,
                                   whelk__strerror(errnum));
 }
 
@@ -452,8 +456,8 @@ static int open_file(builder *b, const char *path, int flags)
         int e = errno;
         if (!b->err)
             b->err = whelk__error_new(
-                e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_IO, e, WHELK_NO_STAGE,
-                NULL, "cannot open %s for %s: %s", path,
+                whelk__errno_kind(e, WHELK_E_IO), e, WHELK_NO_STAGE, NULL,
+                "cannot open %s for %s: %s", path,
                 (flags & O_ACCMODE) == O_RDONLY ? "reading" : "writing",
                 whelk__strerror(e));
         return -1;
@@ -702,8 +706,8 @@ static whelk_error *check_cwd(const whelk_cmd *c, size_t i)
         e = errno;
     if (!e)
         return NULL;
-    return whelk__error_new(e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_EXEC, e, i,
-                            NULL, "cannot change directory to %s: %s", c->cwd,
+    return whelk__error_new(whelk__errno_kind(e, WHELK_E_EXEC), e, i, NULL,
+                            "cannot change directory to %s: %s", c->cwd,
                             whelk__strerror(e));
 }
 
@@ -712,7 +716,7 @@ static whelk_error *resolve_stage(whelk_plan *pl, const whelk_cmd *c, size_t i)
     const char *prog = c->argv[0], *path = search_path(c);
     int e;
 
-    pl->paths[i] = whelk__resolve(prog, path, c->cwd, &e);
+    pl->paths[i] = resolve(prog, path, c->cwd, &e);
     if (pl->paths[i])
         return NULL;
     if (e == ENOMEM)

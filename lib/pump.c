@@ -236,12 +236,7 @@ static void decode_failed(whelk_proc *pr, const whelk_stream *s, uint64_t off)
         whelk__stage_label(where, sizeof where, s->stage, pr->n),
         whelk__decoder_name(s->dec), (unsigned long long)off);
 
-    if (e != &whelk__nomem_error) {
-        e->command = cmd;
-        cmd = NULL;
-    }
-    free(cmd);
-    fail(pr, e);
+    fail(pr, whelk__error_take_command(e, cmd));
     pr->aborted = 1;
     whelk__proc_signal(pr, SIGKILL);
 }

@@ -112,7 +112,8 @@ static int is_plain_name(const char *name)
 
 /* cmdword: the word is in command position, where NAME=x would be taken
  * as an assignment and `if` as a keyword. */
-int whelk__quote(whelk_buf *b, const char *word, int cmdword)
+/* Append word to b, quoted for sh when it needs it. */
+static int quote_word(whelk_buf *b, const char *word, int cmdword)
 {
     const unsigned char *s = (const unsigned char *)word;
     int plain = *s != '\0';
@@ -149,14 +150,14 @@ static int render_assignment(whelk_buf *b, const char *name, const char *value)
     if (!*s)
         return whelk__buf_addstr(b, name) < 0 ||
                        whelk__buf_add(b, "=", 1) < 0 ||
-                       whelk__quote(b, value, 0) < 0
+                       quote_word(b, value, 0) < 0
                    ? -1
                    : 0;
     if (whelk__buf_printf(&w, "%s=%s", name, value) < 0) {
         whelk__buf_free(&w);
         return -1;
     }
-    rc = whelk__quote(b, w.data, 0);
+    rc = quote_word(b, w.data, 0);
     whelk__buf_free(&w);
     return rc;
 }
@@ -201,7 +202,7 @@ static int render_env(whelk_buf *b, const whelk_cmd *cmd)
                 first = i;
             sets_path |= strcmp(name, "PATH") == 0;
         } else if (!cmd->clearenv && (whelk__buf_addstr(b, " -u ") < 0 ||
-                                      whelk__quote(b, name, 0) < 0)) {
+                                      quote_word(b, name, 0) < 0)) {
             return -1;
         }
     }
@@ -227,7 +228,8 @@ static int render_env(whelk_buf *b, const whelk_cmd *cmd)
                              prog[0] == '-' ? "nice -n 0 -- " : "nice -n 0 ");
 }
 
-int whelk__cmd_render(whelk_buf *b, const whelk_cmd *cmd)
+/* Append one command (env, argv, without cwd/redirections). */
+static int render_cmd(whelk_buf *b, const whelk_cmd *cmd)
 {
     size_t i;
     int env;
@@ -235,7 +237,7 @@ int whelk__cmd_render(whelk_buf *b, const whelk_cmd *cmd)
     /* a C function: name(), which every shell refuses to run (a function
      * definition without a body), so that nothing else runs in its place */
     if (cmd->filter)
-        return whelk__quote(b, cmd->argc ? cmd->argv[0] : "", 0) < 0 ||
+        return quote_word(b, cmd->argc ? cmd->argv[0] : "", 0) < 0 ||
                        whelk__buf_addstr(b, "()") < 0
                    ? -1
                    : 0;
@@ -246,13 +248,13 @@ int whelk__cmd_render(whelk_buf *b, const whelk_cmd *cmd)
     for (i = 0; !env && i < cmd->nenv; i++) {
         if (whelk__buf_addstr(b, cmd->env[i].name) < 0 ||
             whelk__buf_add(b, "=", 1) < 0 ||
-            whelk__quote(b, cmd->env[i].value, 0) < 0 ||
+            quote_word(b, cmd->env[i].value, 0) < 0 ||
             whelk__buf_add(b, " ", 1) < 0)
             return -1;
     }
     for (i = 0; i < cmd->argc; i++) {
         if ((i && whelk__buf_add(b, " ", 1) < 0) ||
-            whelk__quote(b, cmd->argv[i], i == 0 && !env) < 0)
+            quote_word(b, cmd->argv[i], i == 0 && !env) < 0)
             return -1;
     }
     return 0;
@@ -275,7 +277,7 @@ static int render_cd(whelk_buf *b, const char *dir)
     if (whelk__buf_addstr(b, dotdot ? "cd -P " : "cd ") < 0 ||
         (rel && whelk__buf_addstr(b, "./") < 0))
         return -1;
-    return whelk__quote(b, dir, 0);
+    return quote_word(b, dir, 0);
 }
 
 /* One command as a message shows it: `cd dir && ` when it has a working
@@ -285,7 +287,7 @@ static int render_with_cwd(whelk_buf *b, const whelk_cmd *cmd)
     if (cmd->cwd && !cmd->filter &&
         (render_cd(b, cmd->cwd) < 0 || whelk__buf_addstr(b, " && ") < 0))
         return -1;
-    return whelk__cmd_render(b, cmd);
+    return render_cmd(b, cmd);
 }
 
 char *whelk__cmd_string(const whelk_cmd *cmd)
@@ -308,7 +310,7 @@ static int render_io(whelk_buf *b, const char *op, const whelk_io *io)
                               io->append && op[strlen(op) - 1] == '>' ? ">"
                                                                       : "") < 0)
             return -1;
-        return whelk__quote(b, io->path, 0);
+        return quote_word(b, io->path, 0);
     case IO_FD: return whelk__buf_printf(b, " %s&%d", op, io->fd);
     default: return 0;
     }
@@ -348,8 +350,7 @@ static int render_format(whelk_buf *b, const unsigned char *s, size_t n)
     if (rc == 0 && whelk__buf_reserve(&f, 1) < 0)
         rc = -1;
     if (rc == 0)
-        rc = whelk__buf_addstr(b, "printf ") < 0 ||
-                     whelk__quote(b, f.data, 0) < 0
+        rc = whelk__buf_addstr(b, "printf ") < 0 || quote_word(b, f.data, 0) < 0
                  ? -1
                  : 0;
     whelk__buf_free(&f);
@@ -369,8 +370,7 @@ static int render_input(whelk_buf *b, const whelk_pipeline *p)
     } else {
         if (!(s = whelk__memdup(p->in_data, shown)))
             return -1;
-        rc = whelk__buf_addstr(b, "printf '%s' ") < 0 ||
-                     whelk__quote(b, s, 0) < 0
+        rc = whelk__buf_addstr(b, "printf '%s' ") < 0 || quote_word(b, s, 0) < 0
                  ? -1
                  : 0;
         free(s);
@@ -422,7 +422,7 @@ char *whelk_pipeline_tostring(const whelk_pipeline *p)
             goto fail;
         if (sub && whelk__buf_add(&b, "(", 1) < 0)
             goto fail;
-        if ((sub ? render_with_cwd(&b, c) : whelk__cmd_render(&b, c)) < 0)
+        if ((sub ? render_with_cwd(&b, c) : render_cmd(&b, c)) < 0)
             goto fail;
         if (sub && whelk__buf_add(&b, ")", 1) < 0)
             goto fail;

@@ -63,7 +63,7 @@ static whelk_error *spawn_error(whelk_proc *pr, size_t i, int e, int step)
 
     if (step)
         err = whelk__error_new(
-            e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_EXEC, e, i, NULL,
+            whelk__errno_kind(e, WHELK_E_EXEC), e, i, NULL,
             "cannot start %s%s: %s failed: %s", pr->p->cmds[i]->argv[0],
             whelk__stage_label(where, sizeof where, i, pr->n),
             whelk__setup_step_name(step), whelk__strerror(e));
@@ -95,9 +95,7 @@ static whelk_error *spawn_error_text(whelk_proc *pr, size_t i, int e)
             "stage was reaped outside libwhelk (the host ignores SIGCHLD, or "
             "called waitpid(-1))",
             prog);
-    int kind = e == ENOMEM                  ? WHELK_E_NOMEM
-               : e == EMFILE || e == ENFILE ? WHELK_E_IO
-                                            : WHELK_E_EXEC;
+    int kind = whelk__errno_kind(e, WHELK_E_EXEC);
 
     whelk_error *script;
 
@@ -189,8 +187,8 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
         int e = whelk__filters_start(pr);
         if (e) {
             *err = whelk__error_new(
-                e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_IO, e, WHELK_NO_STAGE,
-                NULL, "cannot set up a filter stage: %s", whelk__strerror(e));
+                whelk__errno_kind(e, WHELK_E_IO), e, WHELK_NO_STAGE, NULL,
+                "cannot set up a filter stage: %s", whelk__strerror(e));
             goto fail;
         }
     }

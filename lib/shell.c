@@ -173,7 +173,7 @@ whelk_cmd *whelk_shell_cmd(whelk_shell *sh, const char *program, ...)
     return cmd;
 }
 
-void whelk__pipeline_apply_defaults(whelk_pipeline *p, const whelk_shell *sh)
+static void apply_defaults(whelk_pipeline *p, const whelk_shell *sh)
 {
     const whelk_pipeline *d = sh->pipe;
     int i;
@@ -207,7 +207,7 @@ whelk_pipeline *whelk_shell_pipe(whelk_shell *sh, whelk_cmd *first, ...)
     p = whelk__pipe_va(first, ap);
     va_end(ap);
     if (WHELK_PIPE_OK(p) && sh)
-        whelk__pipeline_apply_defaults(p, sh);
+        apply_defaults(p, sh);
     return p;
 }
 

@@ -38,12 +38,7 @@ void whelk__stop_fail(whelk_proc *pr, int kind, int errnum, size_t stage,
         stage < pr->n ? whelk__stage_label(where, sizeof where, stage, pr->n)
                       : "",
         what);
-    if (e != &whelk__nomem_error) {
-        e->command = cmd;
-        cmd = NULL;
-    }
-    free(cmd);
-    pr->fail = e;
+    pr->fail = whelk__error_take_command(e, cmd);
 }
 
 int whelk__proc_cancel(whelk_proc *pr, const char *why)

@@ -190,10 +190,10 @@ whelk_error *whelk__tee_start(whelk_proc *pr)
                                     0666));
             if (fd < 0) {
                 int e = errno;
-                return whelk__error_new(
-                    e == ENOMEM ? WHELK_E_NOMEM : WHELK_E_IO, e, WHELK_NO_STAGE,
-                    NULL, "cannot open %s for writing (tee): %s", d->path,
-                    whelk__strerror(e));
+                return whelk__error_new(whelk__errno_kind(e, WHELK_E_IO), e,
+                                        WHELK_NO_STAGE, NULL,
+                                        "cannot open %s for writing (tee): %s",
+                                        d->path, whelk__strerror(e));
             }
             r->fds[i] = fd;
             r->open[i] = 1;

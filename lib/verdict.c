@@ -116,11 +116,7 @@ static whelk_error *unknown_status(whelk_proc *pr, size_t i)
         "libwhelk (the host ignores SIGCHLD, or called waitpid(-1))",
         cmd ? cmd : "?");
 
-    if (e != &whelk__nomem_error)
-        e->command = cmd;
-    else
-        free(cmd);
-    return e;
+    return whelk__error_take_command(e, cmd);
 }
 
 whelk_error *whelk__verdict(whelk_proc *pr)
