@@ -938,6 +938,36 @@ START_TEST(test_open_eintr_retried)
 }
 END_TEST
 
+/* A callback may cancel its own run (and that is a cancel: SIGTERM). */
+static int cancel_line(const whelk_line *line, void *ud)
+{
+    (void)line;
+    ck_assert_int_eq(whelk_proc_cancel(*(whelk_proc **)ud), 0);
+    return 0;
+}
+
+START_TEST(test_cancel_from_callback)
+{
+    whelk_pipeline *p = HPIPE("out:ready\\n", "sleep:30000");
+    whelk_error *err = NULL;
+    whelk_proc *proc;
+
+    whelk_pipeline_on_line(p, WHELK_STDOUT, cancel_line, &proc);
+    proc = whelk_start(p, &err);
+    ck_assert_msg(proc != NULL, "%s", err_desc(err));
+    ck_assert_ptr_null(whelk_proc_wait(proc, &err));
+    ck_assert_msg(whelk_error_kind(err) == WHELK_E_ABORTED, "%s",
+                  err_desc(err));
+    ck_assert_int_eq(whelk_error_errno(err), ECANCELED);
+    ck_assert_uint_eq(whelk_error_stage(err), 0);
+    ck_assert_int_eq(whelk_error_signal(err), SIGTERM);
+    assert_status_agrees(err);
+    whelk_error_free(err);
+    whelk_pipeline_free(p);
+    ASSERT_NO_CHILDREN();
+}
+END_TEST
+
 /* ------------------------------------------------------------- suite */
 
 static TCase *tcase(Suite *s, const char *name, int timeout)
@@ -985,6 +1015,7 @@ static Suite *ends_suite(void)
 
     tc = tcase(s, "reentry", TEST_TIMEOUT);
     tcase_add_test(tc, test_callback_cannot_step_or_wait_own_run);
+    tcase_add_test(tc, test_cancel_from_callback);
     return s;
 }
 
