@@ -17,10 +17,13 @@
 ## whether they are built in, python3 is looked up in PATH at run time; a
 ## missing peer is reported as skipped, with the reason.
 
-BENCH_PROGS = bench/whelk-bench$(EXEEXT) bench/whelk-bench-core$(EXEEXT)
+BENCH_PROGS = bench/whelk-bench$(EXEEXT) bench/whelk-bench-core$(EXEEXT) \
+	bench/whelk-bench-remote$(EXEEXT)
 BENCH_CHILDREN = bench/nolibc-child$(EXEEXT) bench/nolibc-writer$(EXEEXT)
-EXTRA_PROGRAMS = bench/whelk-bench bench/whelk-bench-core
+EXTRA_PROGRAMS = bench/whelk-bench bench/whelk-bench-core \
+	bench/whelk-bench-remote
 BENCH_FLAGS =
+BENCH_REMOTE_FLAGS =
 
 BENCH_CPP = $(AM_CPPFLAGS) -DBENCH_BUILDDIR='"$(abs_top_builddir)"' \
 	-DBENCH_SRCDIR='"$(abs_top_srcdir)"'
@@ -45,6 +48,11 @@ bench_whelk_bench_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib \
 	-I$(top_builddir)
 bench_whelk_bench_core_LDADD = lib/libwhelk-core.la $(LTLIBICONV)
 
+## Remote runs over a real sshd on 127.0.0.1 (issue 14): its own program,
+## since it starts a server; a row of `make bench` after the sections.
+bench_whelk_bench_remote_SOURCES = bench/whelk-bench-remote.c
+bench_whelk_bench_remote_LDADD = lib/libwhelk.la
+
 ## Static children without libc: _start makes the system calls itself.
 BENCH_NOLIBC_CFLAGS = -O2 -nostdlib -static -no-pie -fno-pie -ffreestanding \
 	-fno-builtin -fno-stack-protector -fno-asynchronous-unwind-tables
@@ -57,6 +65,7 @@ bench/nolibc-writer$(EXEEXT): $(srcdir)/bench/nolibc-writer.c $(srcdir)/bench/ge
 
 bench: $(BENCH_PROGS) $(BENCH_CHILDREN)
 	bench/whelk-bench$(EXEEXT) --ratios bench/last-ratios.tsv $(BENCH_FLAGS)
+	bench/whelk-bench-remote$(EXEEXT) $(BENCH_REMOTE_FLAGS)
 .PHONY: bench
 
 CLEANFILES = $(BENCH_PROGS) $(BENCH_CHILDREN) bench/last-ratios.tsv

@@ -21,9 +21,11 @@ EXAMPLES_RUNNABLE = \
 	examples/peek_formatter \
 	examples/pager_feed \
 	examples/filter_progress \
-	examples/tee_connect
+	examples/tee_connect \
+	examples/fleet_check
 
-noinst_PROGRAMS += $(EXAMPLES_RUNNABLE)
+## Built, not run by make check: it needs docker.
+noinst_PROGRAMS += $(EXAMPLES_RUNNABLE) examples/docker_exec
 
 examples_git_rev_parse_SOURCES = examples/git_rev_parse.c examples/repo.h
 examples_git_rev_parse_LDADD = lib/libwhelk.la
@@ -61,3 +63,7 @@ examples_jobserver_SOURCES = examples/jobserver.c
 examples_jobserver_LDADD = lib/libwhelk.la
 examples_run_as_SOURCES = examples/run_as.c
 examples_run_as_LDADD = lib/libwhelk.la
+examples_fleet_check_SOURCES = examples/fleet_check.c
+examples_fleet_check_LDADD = lib/libwhelk.la
+examples_docker_exec_SOURCES = examples/docker_exec.c
+examples_docker_exec_LDADD = lib/libwhelk.la

@@ -17,6 +17,7 @@
  *  10. the host drives the data (pull, feed, FILE streams, popen)
  *  11. filter stages   (a C function in the pipeline)
  *  12. tee and connect (one output to several destinations)
+ *  13. other machines  (whelk_remote, whelk_pipeline_remote)
  *
  * Conventions that hold for every function below:
  *   - Setters copy the strings and bytes they are given; the caller keeps
@@ -131,8 +132,9 @@ enum whelk_error_kind {
     WHELK_E_SIGNAL,      /* a stage was killed by a signal */
     WHELK_E_TIMEOUT,     /* the deadline passed; the run was killed */
     WHELK_E_DECODE,      /* invalid input under WHELK_DECODE_STRICT */
-    WHELK_E_ABORTED      /* stopped: a callback returned non-zero, or
+    WHELK_E_ABORTED,     /* stopped: a callback returned non-zero, or
                             whelk_proc_cancel (errno ECANCELED) */
+    WHELK_E_TRANSPORT    /* a remote run's transport failed (whelk_remote) */
 };
 
 /* "No particular stage": whelk_error_stage() of a run-wide error. */
@@ -1211,6 +1213,91 @@ WHELK_API void whelk_pipeline_tee_file(whelk_pipeline *p, const char *path,
                                        int append);
 WHELK_API void whelk_pipeline_tee_fd(whelk_pipeline *p, int fd);
 WHELK_API void whelk_pipeline_tee_proc(whelk_pipeline *p, whelk_proc *dst);
+
+/* ===================================================================== */
+/* 13. Other machines                                                     */
+/* ===================================================================== */
+
+/* How to reach another machine: a transport command that runs a POSIX sh
+ * command line given as its last argument there. */
+typedef struct whelk_remote whelk_remote;
+
+/*
+ * whelk_remote_ssh -- the system's OpenSSH client to destination ("host",
+ * "user@host", "ssh://user@host:port", or an alias of ~/.ssh/config).
+ * `ssh` is found in PATH like any program (a wrapper is honoured) and run
+ * with BatchMode=yes: it never prompts; the user's config, keys and agent
+ * apply.  Unless the user's config already shares connections
+ * (ControlMaster/ControlPath, as `ssh -G` reports it), the first run
+ * starts a shared master connection (ControlPersist, 60 s idle) whose
+ * socket lives in a private 0700 directory the library makes; later runs
+ * to the same destination reuse it and pay no new handshake.  The last
+ * whelk_remote_free of the remote and of every pipeline given it stops
+ * that master and removes the directory.  NULL if destination is NULL or
+ * empty, or memory is exhausted.  Free with whelk_remote_free.
+ */
+WHELK_API whelk_remote *whelk_remote_ssh(const char *destination);
+
+/*
+ * whelk_remote_new -- any transport: a command that runs the POSIX sh
+ * command line given as its last argument on the other side, e.g.
+ * `docker exec -i ctr sh -c`, `kubectl exec -i pod -- sh -c`,
+ * `sudo -u user sh -c`, or `sh -c` itself.  Takes transport (freed with
+ * the remote, also when NULL is returned); its environment and working
+ * directory apply to the transport here, its stderr setting is replaced.
+ * NULL if transport is NULL, has no program or a fault, or memory is
+ * exhausted.
+ */
+WHELK_API whelk_remote *whelk_remote_new(whelk_cmd *transport);
+
+/* whelk_remote_free -- release the caller's reference; NULL is ignored. */
+WHELK_API void whelk_remote_free(whelk_remote *remote);
+
+/*
+ * whelk_pipeline_remote -- run p on the machine remote reaches (remote is
+ * copied: the caller may free it at once).  whelk_run, whelk_start and
+ * whelk_run_many then work as usual, and a run is the same run as here:
+ *
+ *  - arguments, environment changes, working directories and the
+ *    pipeline's shape arrive byte-exact (each stage is `exec`ed there:
+ *    never a shell function or builtin);
+ *  - file paths (stdin_file, stdout_file, stderr_file) and working
+ *    directories name the far side's files; stdin bytes and descriptors,
+ *    capture, callbacks and decoding stay here;
+ *  - every stage's status comes back; a status above 128 there is
+ *    reported as a signal (128+n -> signal n), since a POSIX shell cannot
+ *    tell `exit 143` from SIGTERM;
+ *  - each stage's stderr is captured separately, given to line and chunk
+ *    callbacks tagged with its stage, decoded as set -- but it arrives
+ *    when the remote stages have ended, after their stdout;
+ *  - a program missing there is WHELK_E_NOTFOUND (errno ENOENT) naming
+ *    the stage and the host (for ssh the destination, else the transport's
+ *    command line); a missing working directory there, WHELK_E_EXEC;
+ *  - a failure of the transport itself -- it cannot be started here, the
+ *    host is unreachable, authentication is refused (ssh exit 255), a
+ *    container is missing -- is WHELK_E_TRANSPORT with its stderr in the
+ *    message and its status in whelk_error_exit_code/signal, never a
+ *    stage's status; its stages then have exit code -1 and signal 0;
+ *  - a timeout, whelk_proc_cancel or kill of the run, or the host dying
+ *    ends the transport here; a watchdog on the far side notices within
+ *    about a second (the transport's stdin -- a pipe the library holds
+ *    open for the run when the pipeline's stdin is not the host's --
+ *    ends, or a heartbeat byte can no longer be written on its stderr)
+ *    and stops every process of the run there: SIGTERM, the kill grace
+ *    (whole seconds), SIGKILL, to the session's process group (ssh) or to
+ *    each stage.  Such a run's stages report the signal the transport was
+ *    given.  With ssh, a run whose stdin comes from the host does not
+ *    share the master connection (a shared session that ends leaves the
+ *    far side's stderr open).  A transport must close the far side's stdin
+ *    or stderr when it dies (ssh and sh -c do; docker exec -i its stdin).
+ *
+ * whelk_proc_pid gives the transport's pid for stage 0 and -1 for the
+ * others.  The far side needs a POSIX sh with mktemp, mkfifo and wc
+ * (every Linux, BSD and macOS has them).  NULL remote is WHELK_E_INVALID
+ * at run time (never a local run by accident).
+ */
+WHELK_API void whelk_pipeline_remote(whelk_pipeline *p,
+                                     const whelk_remote *remote);
 
 #ifdef __cplusplus
 }

@@ -97,9 +97,10 @@ const char *whelk_error_kind_name(int kind)
                                         "WHELK_E_SIGNAL",
                                         "WHELK_E_TIMEOUT",
                                         "WHELK_E_DECODE",
-                                        "WHELK_E_ABORTED"};
+                                        "WHELK_E_ABORTED",
+                                        "WHELK_E_TRANSPORT"};
 
-    return kind > 0 && kind <= WHELK_E_ABORTED ? names[kind] : names[0];
+    return kind > 0 && kind <= WHELK_E_TRANSPORT ? names[kind] : names[0];
 }
 
 int whelk_error_errno(const whelk_error *e)

@@ -148,7 +148,8 @@ struct whelk_pipeline {
     void *exit_ud;
     void (*error_fn)(const whelk_error *, void *); /* from a shell */
     void *error_ud;
-    int die_with_host; /* stages spawned by a keeper thread (keeper.c) */
+    int die_with_host;    /* stages spawned by a keeper thread (keeper.c) */
+    whelk_remote *remote; /* NULL: here; else shared, see remote.c */
     whelk_fault fault;
     struct whelk_tees *tees; /* tee destinations (tee.c), or NULL */
 };
@@ -296,6 +297,7 @@ typedef struct whelk_stream {
     int line_cb, chunk_cb;
     int grown; /* its pipe was enlarged (a big stream) */
     int pull;  /* WHELK_PULL: read only while the host waits (hostio.c) */
+    int mux;   /* a remote transport's stderr: goes to remote.c's demux */
 } whelk_stream;
 
 /* Everything made for one attempt before spawning. */
@@ -389,6 +391,7 @@ struct whelk_proc {
                       callbacks are refused */
     int host_head; /* the host stopped pulling before the end of output:
                       a SIGPIPE death of the last stage is no failure */
+    struct whelk_rrun *remote; /* a remote run's state (remote.h), or NULL */
 };
 
 WHELK_INTERNAL int64_t whelk__now_ms(void);

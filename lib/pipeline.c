@@ -361,6 +361,9 @@ whelk_pipeline *whelk_pipeline_dup(const whelk_pipeline *src)
     p->tees = whelk__tees_dup(src->tees, &bad);
     memset(&p->fault, 0, sizeof p->fault);
     whelk__fault_copy(&p->fault, &src->fault);
+    p->remote = NULL; /* shared: the copy takes its own reference */
+    if (src->remote)
+        whelk_pipeline_remote(p, src->remote);
     for (i = 0; i < src->ncmds; i++)
         whelk_pipeline_add(p, whelk_cmd_dup(src->cmds[i]));
     if (bad)
@@ -384,6 +387,7 @@ void whelk_pipeline_free(whelk_pipeline *p)
     free(p->decode[0].encoding);
     free(p->decode[1].encoding);
     whelk__tees_free(p->tees);
+    whelk_remote_free(p->remote);
     whelk__fault_clear(&p->fault);
     free(p);
 }

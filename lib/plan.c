@@ -9,6 +9,7 @@
 #include "redir.h"
 #include "childsetup.h"
 #include "sys.h"
+#include "remote.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -663,7 +664,7 @@ static whelk_error *stage_fault(const whelk_pipeline *p, size_t i,
     return whelk__error_set_command(e, p->cmds[i]);
 }
 
-static whelk_error *validate(const whelk_pipeline *p)
+whelk_error *whelk__plan_validate(const whelk_pipeline *p)
 {
     size_t i;
 
@@ -778,7 +779,7 @@ whelk_plan *whelk__plan(const whelk_pipeline *p, int64_t deadline_ms,
     size_t i, n;
     int e;
 
-    if ((*err = validate(p)) != NULL)
+    if ((*err = whelk__plan_validate(p)) != NULL)
         return NULL;
     n = p->ncmds;
     pl = whelk__calloc(1, sizeof *pl);

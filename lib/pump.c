@@ -13,6 +13,7 @@
 #include "tee.h"
 #include "stop.h"
 #include "sys.h"
+#include "remote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -252,6 +253,8 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
     uint64_t bad = 0;
     int invalid = 0, rc;
 
+    if (s->mux)
+        return whelk__remote_demux(pr, data, len, eof);
     if (pr->tee && s->which == WHELK_STDOUT && s->stage == pr->n - 1)
         whelk__tee_copy(pr, data, len, eof);
     if (s->chunk_cb && (len || eof)) {
@@ -306,6 +309,12 @@ nomem:
     pr->aborted = 1;
     whelk__proc_signal(pr, SIGKILL);
     return -1;
+}
+
+int whelk__deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
+                   int eof)
+{
+    return deliver(pr, s, data, len, eof);
 }
 
 static void close_stream(whelk_proc *pr, whelk_stream *s)

@@ -12,6 +12,7 @@
 #include "stop.h"
 #include "tee.h"
 #include "sys.h"
+#include "remote.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -23,7 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static whelk_error *spawn_error_text(whelk_proc *pr, size_t i, int e);
+static whelk_error *spawn_error_text(whelk_proc *pr, const whelk_cmd *c,
+                                     size_t i, int e);
 
 static void proc_free(whelk_proc *pr)
 {
@@ -53,10 +55,12 @@ static void proc_free(whelk_proc *pr)
     whelk__tee_free(pr);
     whelk_result_free(pr->result);
     whelk_error_free(pr->fail);
+    whelk__remote_run_free(pr->remote);
     free(pr);
 }
 
-static whelk_error *spawn_error(whelk_proc *pr, size_t i, int e, int step)
+static whelk_error *spawn_error(whelk_proc *pr, const whelk_cmd *c, size_t i,
+                                int e, int step)
 {
     whelk_error *err;
     char where[64];
@@ -64,13 +68,13 @@ static whelk_error *spawn_error(whelk_proc *pr, size_t i, int e, int step)
     if (step)
         err = whelk__error_new(
             whelk__errno_kind(e, WHELK_E_EXEC), e, i, NULL,
-            "cannot start %s%s: %s failed: %s", pr->p->cmds[i]->argv[0],
+            "cannot start %s%s: %s failed: %s", c->argv[0],
             whelk__stage_label(where, sizeof where, i, pr->n),
             whelk__setup_step_name(step), whelk__strerror(e));
     else
-        err = spawn_error_text(pr, i, e);
+        err = spawn_error_text(pr, c, i, e);
 
-    whelk__error_set_command(err, pr->p->cmds[i]);
+    whelk__error_set_command(err, c);
     return err;
 }
 
@@ -84,9 +88,10 @@ static int leader_gone(const whelk_proc *pr)
            errno == ECHILD;
 }
 
-static whelk_error *spawn_error_text(whelk_proc *pr, size_t i, int e)
+static whelk_error *spawn_error_text(whelk_proc *pr, const whelk_cmd *c,
+                                     size_t i, int e)
 {
-    const char *prog = pr->p->cmds[i]->argv[0];
+    const char *prog = c->argv[0];
 
     if (e == EPERM && i > 0 && pr->pgid > 0 && leader_gone(pr))
         return whelk__error_new(
@@ -99,12 +104,12 @@ static whelk_error *spawn_error_text(whelk_proc *pr, size_t i, int e)
 
     whelk_error *script;
 
-    if (e == ENOENT && (script = whelk__missing_interpreter(
-                            pr->p->cmds[i], pr->plan->paths[i], i)) != NULL)
+    if (e == ENOENT &&
+        (script = whelk__missing_interpreter(c, pr->plan->paths[i], i)) != NULL)
         return script;
-    if (e == ENOENT && pr->p->cmds[i]->cwd)
+    if (e == ENOENT && c->cwd)
         return whelk__error_new(kind, e, i, NULL, "cannot execute %s in %s: %s",
-                                prog, pr->p->cmds[i]->cwd, whelk__strerror(e));
+                                prog, c->cwd, whelk__strerror(e));
     return whelk__error_new(kind, e, i, NULL, "cannot execute %s: %s", prog,
                             whelk__strerror(e));
 }
@@ -113,6 +118,7 @@ static whelk_error *spawn_error_text(whelk_proc *pr, size_t i, int e)
  * started stage killed and reaped and every descriptor closed. */
 static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
 {
+    whelk_pipeline *sp = p; /* what runs here: p, or a remote's transport */
     whelk_proc *pr;
     int64_t deadline;
     size_t i;
@@ -130,7 +136,12 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
     pr->deadline_ms = pr->drain_until = pr->timer_armed = -1;
     /* the deadline covers the whole attempt, opening files included */
     deadline = p->timeout_ms ? whelk__now_ms() + p->timeout_ms : -1;
-    if (!(pr->plan = whelk__plan(p, deadline, err)))
+    if (p->remote) {
+        if (!(pr->remote = whelk__remote_prepare(p, err)))
+            goto fail_quiet;
+        sp = whelk__remote_local(pr->remote);
+    }
+    if (!(pr->plan = whelk__plan(sp, deadline, err)))
         goto fail_quiet;
     if ((*err = whelk__tee_start(pr)) != NULL)
         goto fail_quiet;
@@ -150,24 +161,24 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
         *err = (whelk_error *)&whelk__nomem_error;
         goto fail;
     }
-    if (p->die_with_host) {
+    if (sp->die_with_host) {
         int e = 0;
         if (!(pr->keeper = whelk__keeper_new(&e))) {
-            *err = spawn_error(pr, 0, e, 0);
+            *err = spawn_error(pr, sp->cmds[0], 0, e, 0);
             goto fail;
         }
     }
-    for (i = 0; i < pr->n; i++) {
+    for (i = 0; i < sp->ncmds; i++) {
         whelk_stage *s = &pr->stages[i];
         whelk_spawn_req req;
         int e, step = 0;
 
-        if (p->cmds[i]->filter)
+        if (sp->cmds[i]->filter)
             continue; /* run by the loop (filter.c) */
         req.path = pr->plan->paths[i];
-        req.argv = p->cmds[i]->argv;
+        req.argv = sp->cmds[i]->argv;
         req.envp = pr->plan->envp[i];
-        req.cwd = p->cmds[i]->cwd;
+        req.cwd = sp->cmds[i]->cwd;
         req.fds = pr->plan->child_fds[i];
         /* the first program makes the group (a filter has no process) */
         req.pgroup = !p->pgroup ? -1 : pr->pgid > 0 ? pr->pgid : 0;
@@ -177,13 +188,15 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
                 ? whelk__keeper_spawn(pr->keeper, &req, &s->pid, &s->pidfd)
                 : whelk__spawn(&req, &s->pid, &s->pidfd);
         if (e) {
-            *err = spawn_error(pr, i, e, step);
+            *err = spawn_error(pr, sp->cmds[i], i, e, step);
             goto fail;
         }
         if (p->pgroup && pr->pgid <= 0)
             pr->pgid = s->pid;
     }
-    {
+    if (pr->remote && whelk__remote_started(pr, err) < 0)
+        goto fail;
+    if (!pr->remote) {
         int e = whelk__filters_start(pr);
         if (e) {
             *err = whelk__error_new(
@@ -201,6 +214,8 @@ fail:
     whelk__proc_teardown(pr);
     pr->finished = 1;
 fail_quiet:
+    if (pr->remote)
+        *err = whelk__remote_start_error(pr->remote, *err);
     proc_free(pr);
     return NULL;
 }

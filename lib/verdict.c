@@ -10,6 +10,7 @@
  * reader is outside the pipeline, is a failure like any other signal.
  */
 #include "internal.h"
+#include "remote.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -124,6 +125,8 @@ whelk_error *whelk__verdict(whelk_proc *pr)
     whelk_error *e = NULL;
     size_t i;
 
+    if (pr->remote)
+        whelk__remote_settle(pr);
     for (i = 0; i < pr->n; i++)
         pr->result->st[i] = pr->stages[i].st;
     if (pr->fail) {

@@ -24,10 +24,15 @@ WHELK_MAN_PAGES = \
 	man/whelk_host.3 \
 	man/whelk_filter.3 \
 	man/whelk_cmd_setup.3 \
-	man/whelk_tee.3
+	man/whelk_tee.3 \
+	man/whelk_remote.3
 
 ## One link page per function name.
 WHELK_MAN_LINKS = \
+	man/whelk_remote_ssh.3 \
+	man/whelk_remote_new.3 \
+	man/whelk_remote_free.3 \
+	man/whelk_pipeline_remote.3 \
 	man/whelk_proc_read.3 \
 	man/whelk_proc_read_line.3 \
 	man/whelk_proc_peek.3 \

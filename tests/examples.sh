@@ -8,7 +8,8 @@ examples="demo git_rev_parse git_status git_log_stream git_diff_quiet
           git_retry_lock pipeline_redirect decode timeout_async parallel
           git_hook_env pager jobserver run_as
           popen_git_log peek_formatter pager_feed filter_progress
-          tee_connect"
+          tee_connect
+          fleet_check"
 
 if ! command -v git >/dev/null 2>&1; then
     echo "examples.sh: git is not installed, and the examples need it." >&2
