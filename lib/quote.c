@@ -137,6 +137,11 @@ static int quote_word(whelk_buf *b, const char *word, int cmdword)
     return whelk__buf_add(b, "'", 1);
 }
 
+int whelk__quote(whelk_buf *b, const char *word, int cmdword)
+{
+    return quote_word(b, word, cmdword);
+}
+
 /* NAME=value as one word: the name bare when it is made of safe bytes,
  * else the whole assignment quoted (env(1) reads any name). */
 static int render_assignment(whelk_buf *b, const char *name, const char *value)
