@@ -380,6 +380,13 @@ int whelk_filter_write(whelk_filter *f, const void *data, size_t len)
         take = FILTER_BOUND - pending(f);
         if (take > len)
             take = len;
+        if (f->out_off && f->out.len + take >= f->out.cap) {
+            /* move what waits to the front rather than grow the buffer:
+             * it never holds more than FILTER_BOUND */
+            memmove(f->out.data, f->out.data + f->out_off, pending(f));
+            f->out.len -= f->out_off;
+            f->out_off = 0;
+        }
         if (whelk__buf_add(&f->out, p, take) < 0) {
             errno = ENOMEM;
             return -1;
