@@ -10,6 +10,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct whelk_keeper {
     pthread_t thread;
@@ -21,6 +23,7 @@ struct whelk_keeper {
     pid_t pid;
     int pidfd;
     int stop;
+    int inline_spawn; /* no thread could be made: spawn in the caller */
 };
 
 static void *keeper_main(void *arg)
@@ -71,6 +74,15 @@ whelk_keeper *whelk__keeper_new(int *errnum)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = pthread_create(&k->thread, NULL, keeper_main, k);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* A seccomp profile that refuses clone3 with EPERM refuses every new
+     * thread (glibc falls back to clone only on ENOSYS).  The main thread
+     * lives as long as the process, so there the stages may be spawned by
+     * the caller itself; any other thread cannot keep the promise. */
+    if ((rc == EPERM || rc == ENOSYS) &&
+        getpid() == (pid_t)syscall(SYS_gettid)) {
+        k->inline_spawn = 1;
+        return k;
+    }
     if (rc != 0) {
         pthread_cond_destroy(&k->cv);
         pthread_mutex_destroy(&k->mu);
@@ -86,6 +98,8 @@ int whelk__keeper_spawn(whelk_keeper *k, const whelk_spawn_req *req, pid_t *pid,
 {
     int rc;
 
+    if (k->inline_spawn)
+        return whelk__spawn(req, pid, pidfd);
     pthread_mutex_lock(&k->mu);
     k->req = req;
     k->done = 0;
@@ -103,6 +117,12 @@ void whelk__keeper_free(whelk_keeper *k)
 {
     if (!k)
         return;
+    if (k->inline_spawn) {
+        pthread_cond_destroy(&k->cv);
+        pthread_mutex_destroy(&k->mu);
+        free(k);
+        return;
+    }
     pthread_mutex_lock(&k->mu);
     k->stop = 1;
     pthread_cond_broadcast(&k->cv);

@@ -8,6 +8,11 @@
  * its stages and lives exactly until the run is over (every stage reaped):
  * it dies before that only with the whole process.  The host thread waits
  * for each spawn; the keeper has every signal blocked.
+ *
+ * Where no thread can be made because a seccomp profile refuses clone3
+ * with EPERM (glibc's pthread_create needs it then), a run driven from the
+ * main thread spawns its stages itself (the main thread lives as long as
+ * the process); from any other thread the run fails with that errno.
  */
 #ifndef WHELK_KEEPER_H
 #define WHELK_KEEPER_H
@@ -16,7 +21,8 @@
 
 typedef struct whelk_keeper whelk_keeper;
 
-/* A new keeper thread, or NULL with *errnum (EAGAIN, ENOMEM). */
+/* A new keeper thread, or NULL with *errnum (EAGAIN, ENOMEM, or EPERM
+ * when no thread can be made and the caller is not the main thread). */
 WHELK_INTERNAL whelk_keeper *whelk__keeper_new(int *errnum);
 /* whelk__spawn(req, pid, pidfd), carried out by the keeper thread. */
 WHELK_INTERNAL int whelk__keeper_spawn(whelk_keeper *k,

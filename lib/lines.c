@@ -160,7 +160,8 @@ int whelk__split(whelk_splitter *s, char *data, size_t len, whelk_line_fn fn,
         while ((nl = memchr(scan, '\n', (size_t)(end - scan))) != NULL) {
             if ((rc = line_at(s, p, nl, fn, ud)) != 0)
                 return rc;
-            p = scan = nl + 1;
+            p = nl + 1;
+            scan = p;
         }
         return p < end ? hold(s, p, (size_t)(end - p), fn, ud) : 0;
     }

@@ -8,6 +8,7 @@
  * shell pipeline `a | tee f | b`.
  */
 #include "tee.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -637,6 +637,17 @@ static void run_everything(const char *dir)
     whelk_result_free(r);
     whelk_pipeline_free(p);
 
+    /* die_with_host: where clone3 is refused with EPERM no thread can be
+     * made; this process's only thread is its main thread, which spawns
+     * the stages itself */
+    p = HPIPE("out:kept\\n");
+    whelk_pipeline_die_with_host(p, 1);
+    r = must_run(p, "die_with_host");
+    EXPECT(strcmp(whelk_result_stdout(r, NULL), "kept\n") == 0,
+           "die_with_host gave \"%s\"", whelk_result_stdout(r, NULL));
+    whelk_result_free(r);
+    whelk_pipeline_free(p);
+
     /* an exec failure still comes back as an errno value */
     path = path_join(dir, "not-a-program");
     EXPECT(write_file(path, "garbage\n", 8, 0755) == 0, "write_file");
