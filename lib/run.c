@@ -66,11 +66,11 @@ static whelk_error *spawn_error(whelk_proc *pr, const whelk_cmd *c, size_t i,
     char where[64];
 
     if (step)
-        err = whelk__error_new(
-            whelk__errno_kind(e, WHELK_E_EXEC), e, i, NULL,
-            "cannot start %s%s: %s failed: %s", c->argv[0],
-            whelk__stage_label(where, sizeof where, i, pr->n),
-            whelk__setup_step_name(step), whelk__strerror(e));
+        err =
+            whelk__error_new(whelk__errno_kind(e, WHELK_E_EXEC), e, i, NULL,
+                             "cannot start %s%s: %s failed: %s", c->argv[0],
+                             whelk__stage_label(where, sizeof where, i, pr->n),
+                             whelk__setup_step_name(step), whelk__strerror(e));
     else
         err = spawn_error_text(pr, c, i, e);
 
