@@ -23,13 +23,13 @@ FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_CPPFLAGS = -I$(top_srcdir)/lib -I$(top_srcdir)/include -I$(top_builddir)
 FUZZ_LIB = $(top_srcdir)/lib/decode.c $(top_srcdir)/lib/lines.c \
-	$(top_srcdir)/lib/alloc.c
+	$(top_srcdir)/lib/alloc.c $(top_srcdir)/lib/buf.c
 FUZZ_DEPS = $(FUZZ_LIB) $(top_srcdir)/lib/internal.h \
 	$(top_srcdir)/include/whelk.h $(top_builddir)/config.h
 FUZZ_OUT = $(top_builddir)/fuzz/out
 
 FUZZ_ARGSTR_LIB = $(top_srcdir)/lib/argstr.c $(top_srcdir)/lib/cmd.c \
-	$(top_srcdir)/lib/alloc.c
+	$(top_srcdir)/lib/alloc.c $(top_srcdir)/lib/buf.c
 FUZZ_ARGSTR_DEPS = $(FUZZ_ARGSTR_LIB) $(top_srcdir)/lib/argstr.h \
 	$(top_srcdir)/lib/internal.h $(top_srcdir)/include/whelk.h \
 	$(top_builddir)/config.h

@@ -7,6 +7,9 @@
  * rather than guessed.  fuzz/fuzz_argstr.c holds the splitter against sh.
  */
 #include "argstr.h"
+#include "alloc.h"
+#include "builder.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #ifndef WHELK_ARGSTR_H
 #define WHELK_ARGSTR_H
 
-#include "internal.h"
+#include "base.h"
 
 /* Why a string was refused (EINVAL from whelk__argstr_split). */
 typedef struct whelk_argstr_fault {

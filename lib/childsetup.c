@@ -6,6 +6,11 @@
  */
 #define _GNU_SOURCE
 #include "childsetup.h"
+#include "alloc.h"
+#include "builder.h"
+#include "errors.h"
+#include "fault.h"
+#include "names.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -15,7 +15,9 @@
 #ifndef WHELK_CHILDSETUP_H
 #define WHELK_CHILDSETUP_H
 
-#include "internal.h"
+#include "base.h"
+
+struct whelk_setup; /* private to childsetup.c */
 
 /* One extra descriptor: the child sees src as dst. */
 typedef struct whelk_fdmap {

@@ -3,7 +3,9 @@
  * the exit codes that count as success.  Nothing here can fail loudly: the
  * first problem is remembered in cmd->fault and reported by the run.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "fault.h"
+#include "builder.h"
 #include "childsetup.h"
 
 #include <errno.h>

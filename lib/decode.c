@@ -16,7 +16,10 @@
  * invalid byte and reports its offset in the stream; REPLACE writes U+FFFD
  * for each invalid sequence.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "buf.h"
+#include "decode.h"
+#include "integer.h"
 #include "integer.h"
 
 #include <errno.h>
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <iconv.h>
 
 enum { ENG_UTF8, ENG_TABLE, ENG_ICONV };
 

@@ -1,7 +1,11 @@
 /*
  * error.c -- whelk_error: what went wrong, for a person and for a program.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "buf.h"
+#include "fault.h"
+#include "errors.h"
+#include "quote.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -14,6 +14,12 @@
  */
 #define _GNU_SOURCE
 #include "filter.h"
+#include "alloc.h"
+#include "buf.h"
+#include "builder.h"
+#include "fault.h"
+#include "proc.h"
+#include "plan.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -15,7 +15,9 @@
 #ifndef WHELK_FILTER_H
 #define WHELK_FILTER_H
 
-#include "internal.h"
+#include <poll.h>
+
+#include "base.h"
 
 /* Slots of the pollfd array per stage that a filter may use (input and
  * output); program stages leave theirs unused (fd -1). */

@@ -15,6 +15,14 @@
  */
 #define _GNU_SOURCE
 #include "hostio.h"
+#include "alloc.h"
+#include "buf.h"
+#include "builder.h"
+#include "decode.h"
+#include "errors.h"
+#include "names.h"
+#include "plan.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <signal.h>

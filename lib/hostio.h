@@ -11,7 +11,9 @@
 #ifndef WHELK_HOSTIO_H
 #define WHELK_HOSTIO_H
 
-#include "internal.h"
+#include "base.h"
+
+struct whelk_host; /* private to hostio.c */
 
 /* pump.c: the stdin descriptor the loop should poll for room, or -1.  A fed
  * stdin is polled only while the host waits to write or encoded bytes are

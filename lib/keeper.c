@@ -5,6 +5,7 @@
  * with whelk__spawn and posts the answer.
  */
 #include "keeper.h"
+#include "alloc.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -17,7 +17,7 @@
 #ifndef WHELK_KEEPER_H
 #define WHELK_KEEPER_H
 
-#include "internal.h"
+#include "spawner.h"
 
 typedef struct whelk_keeper whelk_keeper;
 

@@ -13,7 +13,8 @@
  * and the lines of a block are delivered from that mask, so short lines
  * cost no memchr call each (bench/RESULTS.md, line callbacks).
  */
-#include "internal.h"
+#include "buf.h"
+#include "lines.h"
 
 #include <string.h>
 #ifdef __SSE2__

@@ -5,7 +5,9 @@
  * order.  It drives the runs' own loop (pump.c) directly: no epoll or
  * timer descriptors are made per run.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "errors.h"
+#include "proc.h"
 #include "hostio.h"
 
 #include <errno.h>

@@ -3,7 +3,9 @@
  * callbacks, decoding, hooks and limits.  Like cmd.c, problems are
  * remembered in p->fault and reported by the run.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "fault.h"
+#include "builder.h"
 #include "tee.h"
 
 #include <errno.h>

@@ -5,7 +5,15 @@
  * streams the host will read.  Any failure releases what was taken and
  * is reported as an error naming what went wrong; nothing is spawned.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "buf.h"
+#include "names.h"
+#include "fault.h"
+#include "builder.h"
+#include "errors.h"
+#include "decode.h"
+#include "lines.h"
+#include "plan.h"
 #include "redir.h"
 #include "childsetup.h"
 #include "sys.h"

@@ -7,7 +7,15 @@
  * through SIGTERM -> SIGKILL -> bounded drain.  No size or order of input
  * and output can deadlock it, and it needs no thread and no signal handler.
  */
-#include "internal.h"
+#include "buf.h"
+#include "names.h"
+#include "result.h"
+#include "errors.h"
+#include "quote.h"
+#include "decode.h"
+#include "lines.h"
+#include "plan.h"
+#include "proc.h"
 #include "filter.h"
 #include "hostio.h"
 #include "tee.h"

@@ -3,7 +3,10 @@
  * error messages, logs and whelk_pipeline_tostring().  Every word is quoted
  * so that `sh -c` runs exactly the same argv.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "buf.h"
+#include "builder.h"
+#include "quote.h"
 
 #include <stdlib.h>
 #include <string.h>

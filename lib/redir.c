@@ -10,6 +10,7 @@
  * O_NONBLOCK is cleared before the descriptor is handed to a stage.
  */
 #include "redir.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>

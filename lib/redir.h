@@ -6,7 +6,7 @@
 #ifndef WHELK_REDIR_H
 #define WHELK_REDIR_H
 
-#include "internal.h"
+#include "base.h"
 
 /* open(path, flags | O_CLOEXEC | O_NOCTTY, 0666), retried on EINTR.
  * Without a deadline (deadline_ms < 0) it blocks as open(2) does: a FIFO

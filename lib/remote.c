@@ -15,6 +15,18 @@
  * stderr: ssh's warnings and errors, kept for the transport's error.
  */
 #include "remote.h"
+#include "alloc.h"
+#include "buf.h"
+#include "builder.h"
+#include "decode.h"
+#include "errors.h"
+#include "fault.h"
+#include "lines.h"
+#include "names.h"
+#include "plan.h"
+#include "proc.h"
+#include "quote.h"
+#include "result.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +40,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdarg.h>
 
 #define NOISE_BYTES 2048
 #define PERSIST_S "60"

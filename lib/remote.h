@@ -18,7 +18,9 @@
 #ifndef WHELK_REMOTE_H
 #define WHELK_REMOTE_H
 
-#include "internal.h"
+#include "base.h"
+
+struct whelk_stream; /* plan.h */
 
 /* The state of one remote attempt (owned by its whelk_proc). */
 typedef struct whelk_rrun whelk_rrun;
@@ -49,8 +51,8 @@ WHELK_INTERNAL void whelk__remote_run_free(whelk_rrun *rr);
 
 /* Delivers bytes of stream s as pump.c does for a stream it reads
  * (decode, capture, lines, callbacks).  -1 when the run must stop. */
-WHELK_INTERNAL int whelk__deliver(whelk_proc *pr, whelk_stream *s, char *data,
-                                  size_t len, int eof);
+WHELK_INTERNAL int whelk__deliver(whelk_proc *pr, struct whelk_stream *s,
+                                  char *data, size_t len, int eof);
 /* Checks the pipeline's builder faults and stages before planning. */
 WHELK_INTERNAL whelk_error *whelk__plan_validate(const whelk_pipeline *p);
 

@@ -1,7 +1,9 @@
 /*
  * result.c -- whelk_result: per-stage statuses and captured output.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "buf.h"
+#include "result.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,7 +4,15 @@
  * run is over, reach a verdict, and apply the hooks (on_start, on_exit with
  * retry, the shell's error hook).
  */
-#include "internal.h"
+#include "alloc.h"
+#include "buf.h"
+#include "names.h"
+#include "builder.h"
+#include "result.h"
+#include "errors.h"
+#include "plan.h"
+#include "spawner.h"
+#include "proc.h"
 #include "childsetup.h"
 #include "filter.h"
 #include "keeper.h"

@@ -3,7 +3,9 @@
  * it inherit when they are made (whelk's Shell(**defaults)), and an error
  * hook that sees every error a run made through it returns.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "fault.h"
+#include "builder.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -23,7 +23,8 @@
  *          posix_spawn then fails (it falls back to clone only on ENOSYS).
  *          It copies the host's page tables: the price of that profile.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "spawner.h"
 #include "childsetup.h"
 #include "sys.h"
 

@@ -6,6 +6,10 @@
  * the one the stop gave it (whelk__verdict copies it into the error).
  */
 #include "stop.h"
+#include "errors.h"
+#include "proc.h"
+#include "quote.h"
+#include "builder.h"
 
 #include <errno.h>
 #include <signal.h>

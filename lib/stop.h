@@ -6,7 +6,7 @@
 #ifndef WHELK_STOP_H
 #define WHELK_STOP_H
 
-#include "internal.h"
+#include "base.h"
 
 /* The first stage still running, after collecting the statuses of stages
  * that have already exited (without blocking); WHELK_NO_STAGE if none.

@@ -11,7 +11,7 @@
 
 #include <sys/types.h>
 
-#include "internal.h"
+#include "base.h"
 
 /* Facilities a host may refuse. */
 enum whelk_facility {

@@ -8,6 +8,12 @@
  * shell pipeline `a | tee f | b`.
  */
 #include "tee.h"
+#include "alloc.h"
+#include "builder.h"
+#include "errors.h"
+#include "fault.h"
+#include "names.h"
+#include "proc.h"
 #include "sys.h"
 
 #include <errno.h>

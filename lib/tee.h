@@ -8,7 +8,9 @@
 #ifndef WHELK_TEE_H
 #define WHELK_TEE_H
 
-#include "internal.h"
+#include "base.h"
+
+struct whelk_tees; /* private to tee.c */
 
 /* pipeline.c: free the tee list of a pipeline (NULL is fine). */
 WHELK_INTERNAL void whelk__tees_free(struct whelk_tees *t);

@@ -9,8 +9,15 @@
  * named while another stage failed; SIGPIPE in the last stage, whose
  * reader is outside the pipeline, is a failure like any other signal.
  */
-#include "internal.h"
+#include "buf.h"
+#include "names.h"
+#include "result.h"
+#include "errors.h"
+#include "quote.h"
+#include "proc.h"
+#include "builder.h"
 #include "remote.h"
+#include "plan.h"
 
 #include <errno.h>
 #include <signal.h>

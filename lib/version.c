@@ -1,7 +1,7 @@
 /*
  * version.c -- the version of the library linked at run time.
  */
-#include "internal.h"
+#include "base.h"
 
 const char *whelk_version(unsigned *num)
 {
