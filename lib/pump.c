@@ -77,7 +77,9 @@ int whelk__proc_signal(whelk_proc *pr, int sig)
             rc = errno;
         return rc;
     }
-    for (i = 0; i < pr->n; i++) {
+    /* last stage first: a stage blocked reading its upstream would
+     * otherwise see the end of its input, and exit, before its signal */
+    for (i = pr->n; i-- > 0;) {
         whelk_stage *s = &pr->stages[i];
         if (s->pid > 0 && !s->reaped &&
             whelk__pidfd_kill(s->pidfd, s->pid, sig) < 0 && errno != ESRCH)
