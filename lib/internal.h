@@ -3,15 +3,17 @@
  * really needs all of them.  A file of lib/ includes only the headers of
  * the modules it uses (see HACKING.md for the map):
  *
- *   base.h       config.h, whelk.h, WHELK_INTERNAL
- *   alloc.h      allocation            buf.h     growable byte buffer
- *   names.h      errno/signal names    fault.h   builder faults
- *   integer.h    overflow-checked size arithmetic
- *   builder.h    whelk_cmd, whelk_pipeline bodies (cmd.c pipeline.c shell.c)
- *   result.h     whelk_result body     errors.h  whelk_error body, errno rule
- *   quote.h      commands as sh text   decode.h  bytes -> UTF-8 (opaque)
- *   lines.h      text -> lines         plan.h    one attempt before spawning
- *   spawner.h    start one stage       proc.h    the run handle and its loop
+ *   base.h      config.h, whelk.h, WHELK_INTERNAL
+ *   alloc.h     allocation                 buf.h      growable byte buffer
+ *   names.h     errno and signal names     fault.h    builder faults
+ *   integer.h   overflow-checked sizes     status.h   one stage's status
+ *   builder.h   whelk_cmd, whelk_pipeline  result.h   whelk_result
+ *   errors.h    whelk_error, errno rule    quote.h    commands as sh text
+ *   decode.h    bytes -> UTF-8 (opaque)    lines.h    text -> lines
+ *   plan.h      one attempt's plan         spawner.h  start one stage
+ *   proc.h      the run handle, its loop
+ * and the headers of the later modules (sys.h, stop.h, tee.h, filter.h,
+ * hostio.h, redir.h, remote.h, argstr.h, childsetup.h, keeper.h).
  */
 #ifndef WHELK_INTERNAL_H
 #define WHELK_INTERNAL_H
@@ -32,5 +34,6 @@
 #include "quote.h"
 #include "result.h"
 #include "spawner.h"
+#include "status.h"
 
 #endif /* WHELK_INTERNAL_H */

@@ -9,7 +9,6 @@
 
 #include "decode.h"
 #include "lines.h"
-#include "builder.h"
 
 /* One output the host reads. */
 typedef struct whelk_stream {

@@ -10,7 +10,7 @@
 #include <poll.h>
 
 #include "buf.h"
-#include "result.h"
+#include "status.h"
 
 typedef struct whelk_stage {
     pid_t pid;

@@ -22,6 +22,7 @@
 #include "stop.h"
 #include "sys.h"
 #include "remote.h"
+#include "builder.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,12 +6,7 @@
 #define WHELK_RESULT_H
 
 #include "buf.h"
-
-typedef struct whelk_status {
-    int code;  /* exit code, -1 if signalled or unknown */
-    int sig;   /* terminating signal, 0 if exited */
-    int known; /* 0: the status could not be collected */
-} whelk_status;
+#include "status.h"
 
 struct whelk_result {
     size_t n;
