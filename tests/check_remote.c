@@ -1069,14 +1069,50 @@ START_TEST(test_ssh_kill_leaves_nothing_there)
 }
 END_TEST
 
+/* Our control directories (whelk-ssh.*) under dir. */
+static int ctl_dirs(const char *dir, char *found, size_t size)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, "whelk-ssh.", 10) == 0) {
+            n++;
+            if (found)
+                snprintf(found, size, "%s/%s", dir, e->d_name);
+        }
+    closedir(d);
+    return n;
+}
+
+/* A killed host cannot free its remote: its control directory (in a
+ * private XDG_RUNTIME_DIR) and master connection are cleaned up here. */
+static void host_death_setup(char *xdg)
+{
+    ck_assert_ptr_nonnull(mkdtemp(xdg));
+    setenv("XDG_RUNTIME_DIR", xdg, 1);
+}
+
+static void host_death_cleanup(const char *xdg, const char *dest)
+{
+    char ctl[512];
+
+    if (ctl_dirs(xdg, ctl, sizeof ctl) == 1)
+        sh("ssh -o ControlPath=%s/%%C -O exit %s >/dev/null 2>&1", ctl, dest);
+    rm_rf(xdg);
+}
+
 START_TEST(test_ssh_host_death_leaves_nothing_there)
 {
-    char *tok;
+    char *tok, xdg[] = "/tmp/whelk-xdg.XXXXXX";
     pid_t host;
     int st;
 
     NEED_SSHD();
     tok = new_token();
+    host_death_setup(xdg);
     host = fork();
     ck_assert_int_ge(host, 0);
     if (host == 0) {
@@ -1091,18 +1127,20 @@ START_TEST(test_ssh_host_death_leaves_nothing_there)
     kill(host, SIGKILL);
     ck_assert_int_eq(waitpid(host, &st, 0), host);
     ck_assert_int_eq(gone_within(tok, 15000), 0);
+    host_death_cleanup(xdg, "h4");
     free(tok);
 }
 END_TEST
 
 START_TEST(test_ssh_host_death_with_host_stdin_leaves_nothing_there)
 {
-    char *tok;
+    char *tok, xdg[] = "/tmp/whelk-xdg.XXXXXX";
     pid_t host;
     int st;
 
     NEED_SSHD();
     tok = new_token();
+    host_death_setup(xdg);
     host = fork();
     ck_assert_int_ge(host, 0);
     if (host == 0) {
@@ -1120,6 +1158,7 @@ START_TEST(test_ssh_host_death_with_host_stdin_leaves_nothing_there)
     kill(host, SIGKILL);
     ck_assert_int_eq(waitpid(host, &st, 0), host);
     ck_assert_int_eq(gone_within(tok, 15000), 0);
+    host_death_cleanup(xdg, "h4");
     free(tok);
 }
 END_TEST
@@ -1205,24 +1244,6 @@ START_TEST(test_ssh_many_hosts_in_order)
     }
 }
 END_TEST
-
-/* Our control directories (whelk-ssh.*) under dir. */
-static int ctl_dirs(const char *dir, char *found, size_t size)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL)
-        if (strncmp(e->d_name, "whelk-ssh.", 10) == 0) {
-            n++;
-            if (found)
-                snprintf(found, size, "%s/%s", dir, e->d_name);
-        }
-    closedir(d);
-    return n;
-}
 
 START_TEST(test_ssh_shares_one_connection)
 {
