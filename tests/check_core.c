@@ -34,42 +34,6 @@ extern char **environ;
 
 /* ------------------------------------------------------------ helpers */
 
-/* Asserts the captured stream is exactly the len bytes of want. */
-#define ASSERT_BYTES(got, got_len, want, want_len)                             \
-    do {                                                                       \
-        size_t gl_ = (got_len), wl_ = (want_len);                              \
-        const char *g_ = (got);                                                \
-        ck_assert_msg(gl_ == wl_, "length %zu, expected %zu", gl_, wl_);       \
-        ck_assert_msg(memcmp(g_, (want), wl_) == 0, "bytes differ");           \
-        ck_assert_msg(g_[gl_] == '\0', "not NUL-terminated");                  \
-    } while (0)
-
-#define ASSERT_STDOUT(r, want)                                                 \
-    do {                                                                       \
-        size_t l_;                                                             \
-        const char *s_ = whelk_result_stdout((r), &l_);                        \
-        ck_assert_ptr_nonnull(s_);                                             \
-        ck_assert_msg(l_ == strlen(want) && memcmp(s_, want, l_) == 0,         \
-                      "stdout \"%.500s\" (%zu bytes), expected \"%.500s\"",    \
-                      s_, l_, (const char *)(want));                           \
-        ck_assert(s_[l_] == '\0');                                             \
-    } while (0)
-
-#define ASSERT_STDERR(r, want)                                                 \
-    do {                                                                       \
-        size_t l_;                                                             \
-        const char *s_ = whelk_result_stderr((r), &l_);                        \
-        ck_assert_ptr_nonnull(s_);                                             \
-        ck_assert_msg(l_ == strlen(want) && memcmp(s_, want, l_) == 0,         \
-                      "stderr \"%.500s\" (%zu bytes), expected \"%.500s\"",    \
-                      s_, l_, (const char *)(want));                           \
-        ck_assert(s_[l_] == '\0');                                             \
-    } while (0)
-
-#define ASSERT_NO_CHILDREN()                                                   \
-    ck_assert_msg(count_children() == 0, "%d children left (%d zombies)",      \
-                  count_children(), count_zombie_children())
-
 /* Run the helper with the given actions and defaults; must succeed. */
 #define HELPER_OK(...) helper_ok_(helper_pipe(__VA_ARGS__, (const char *)NULL))
 static whelk_result *helper_ok_(whelk_pipeline *p)

@@ -43,10 +43,6 @@
 #define HPIPE(...) helper_pipe(__VA_ARGS__, (const char *)NULL)
 #define HCMD(...) helper_cmd(__VA_ARGS__, (const char *)NULL)
 
-#define ASSERT_NO_CHILDREN()                                                 \
-    ck_assert_msg(count_children() == 0, "%d children left (%d zombies)",   \
-                  count_children(), count_zombie_children())
-
 /* The error's status is the status of the stage it names in its result. */
 static void assert_status_agrees(const whelk_error *err)
 {

@@ -55,12 +55,6 @@
                       w_);                                                   \
         ck_assert(s_[l_] == '\0');                                           \
     } while (0)
-#define ASSERT_STDOUT(r, want) ASSERT_STREAM(whelk_result_stdout, r, want)
-#define ASSERT_STDERR(r, want) ASSERT_STREAM(whelk_result_stderr, r, want)
-
-#define ASSERT_NO_CHILDREN()                                                 \
-    ck_assert_msg(count_children() == 0, "%d children left (%d zombies)",   \
-                  count_children(), count_zombie_children())
 
 #define ASSERT_FDS(before)                                                   \
     do {                                                                     \

@@ -43,37 +43,6 @@ static whelk_result *run_ok_free(whelk_pipeline *p)
     return r;
 }
 
-/* Asserts the got_len bytes at got are the want_len bytes at want. */
-#define ASSERT_BYTES(got, got_len, want, want_len)                          \
-    do {                                                                     \
-        size_t gl_ = (got_len), wl_ = (want_len);                            \
-        const char *g_ = (got);                                              \
-        ck_assert_ptr_nonnull(g_);                                           \
-        ck_assert_msg(gl_ == wl_, "length %zu, expected %zu", gl_, wl_);     \
-        ck_assert_msg(memcmp(g_, (want), wl_) == 0, "bytes differ");         \
-        ck_assert_msg(g_[gl_] == '\0', "not NUL-terminated");                \
-    } while (0)
-
-#define ASSERT_STDOUT(r, want)                                               \
-    do {                                                                     \
-        size_t l_;                                                           \
-        const char *s_ = whelk_result_stdout((r), &l_);                      \
-        ck_assert_ptr_nonnull(s_);                                           \
-        ck_assert_msg(l_ == strlen(want) && memcmp(s_, want, l_) == 0,       \
-                      "stdout \"%.300s\" (%zu bytes), expected \"%s\"", s_,  \
-                      l_, (const char *)(want));                             \
-    } while (0)
-
-#define ASSERT_STDERR(r, want)                                               \
-    do {                                                                     \
-        size_t l_;                                                           \
-        const char *s_ = whelk_result_stderr((r), &l_);                      \
-        ck_assert_ptr_nonnull(s_);                                           \
-        ck_assert_msg(l_ == strlen(want) && memcmp(s_, want, l_) == 0,       \
-                      "stderr \"%.300s\" (%zu bytes), expected \"%s\"", s_,  \
-                      l_, (const char *)(want));                             \
-    } while (0)
-
 /* Asserts the exit code and signal of one stage of r. */
 #define ASSERT_STATUS(r, stage, code, sig)                                   \
     do {                                                                     \
@@ -86,12 +55,6 @@ static whelk_result *run_ok_free(whelk_pipeline *p)
                       st_, whelk_result_exit_code(r_, st_),                  \
                       whelk_result_signal(r_, st_), (int)(code), (int)(sig)); \
     } while (0)
-
-/* Nothing the library started is left: no child at all, so no zombie. */
-#define ASSERT_NO_CHILDREN()                                                 \
-    ck_assert_msg(count_children() == 0 && count_zombie_children() == 0,    \
-                  "%d children left (%d zombies)", count_children(),        \
-                  count_zombie_children())
 
 /* The descriptor count is what it was, with the list for the message. */
 #define ASSERT_FDS(before)                                                   \

@@ -38,15 +38,6 @@
 /* A helper command: H("out:x", "exit:3"). */
 #define H(...) helper_cmd(__VA_ARGS__, (const char *)NULL)
 
-#define ASSERT_STDOUT(r, want)                                                 \
-    do {                                                                       \
-        size_t l_;                                                             \
-        const char *s_ = whelk_result_stdout((r), &l_);                        \
-        const char *w_ = (want);                                               \
-        ck_assert_msg(l_ == strlen(w_) && memcmp(s_, w_, l_) == 0,             \
-                      "stdout \"%s\", expected \"%s\"", s_, w_);               \
-    } while (0)
-
 /* ===================================================================== */
 /* whelk_cmd_new_argstr                                                  */
 /* ===================================================================== */

@@ -39,7 +39,7 @@
 
 /* Asserts the bytes [got, got + got_len) are the want_len bytes of want and
  * that a NUL follows them. */
-#define ASSERT_BYTES(what, got, got_len, want, want_len)                       \
+#define ASSERT_NAMED_BYTES(what, got, got_len, want, want_len)                       \
     do {                                                                       \
         const char *g_ = (got);                                                \
         size_t gl_ = (got_len), wl_ = (want_len);                              \
@@ -48,28 +48,6 @@
                       "%s: got %zu bytes \"%s\", expected %zu bytes \"%s\"",   \
                       (what), gl_, g_, wl_, (const char *)(want));             \
         ck_assert_msg(g_[gl_] == '\0', "%s: not NUL-terminated", (what));      \
-    } while (0)
-
-#define ASSERT_STDOUT(r, want)                                                 \
-    do {                                                                       \
-        size_t l_;                                                             \
-        const char *s_ = whelk_result_stdout((r), &l_);                        \
-        ASSERT_BYTES("stdout", s_, l_, (want), strlen(want));                  \
-    } while (0)
-
-#define ASSERT_STDERR(r, want)                                                 \
-    do {                                                                       \
-        size_t l_;                                                             \
-        const char *s_ = whelk_result_stderr((r), &l_);                        \
-        ASSERT_BYTES("stderr", s_, l_, (want), strlen(want));                  \
-    } while (0)
-
-#define ASSERT_NO_CHILDREN()                                                   \
-    do {                                                                       \
-        ck_assert_msg(count_zombie_children() == 0, "%d zombie children",      \
-                      count_zombie_children());                                \
-        ck_assert_msg(count_children() == 0, "%d children left",               \
-                      count_children());                                       \
     } while (0)
 
 /* The number written after the first "offset " in msg, or -1. */
@@ -1085,7 +1063,7 @@ START_TEST(test_chunks_raw_with_one_eof_each)
         size_t len, nchunks, neof;
         char *all = chunks_of(&cl, want[k].stage, want[k].stream, &len,
                               &nchunks, &neof);
-        ASSERT_BYTES("chunks", all, len, want[k].bytes, strlen(want[k].bytes));
+        ASSERT_NAMED_BYTES("chunks", all, len, want[k].bytes, strlen(want[k].bytes));
         ck_assert_msg(neof == 1, "stage %zu stream %d: %zu eof calls",
                       want[k].stage, want[k].stream, neof);
         ck_assert_uint_ge(nchunks, 1);
@@ -1156,7 +1134,7 @@ START_TEST(test_chunks_before_decoding)
     whelk_pipeline_on_line(p, WHELK_STDOUT, log_line, &ll);
     r = run_ok(p);
     all = chunks_of(&cl, 0, WHELK_STDOUT, &len, &nchunks, &neof);
-    ASSERT_BYTES("chunks", all, len, "caf\xE9\n", 5);
+    ASSERT_NAMED_BYTES("chunks", all, len, "caf\xE9\n", 5);
     expect_lines(&ll, want, 1);
     ASSERT_STDOUT(r, "caf\xC3\xA9\n");
     free(all);

@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <whelk.h>
@@ -28,6 +29,42 @@
 
 /* Generous per-test-case timeout, seconds (valgrind and ASan runs too). */
 #define TEST_TIMEOUT 60
+
+/* --------------------------------------------------------- assertions */
+/* For suites that include <check.h>: one definition each, used by every
+ * suite (they were copied into four). */
+
+/* The len bytes at got are exactly the want_len bytes of want, followed by
+ * a NUL. */
+#define ASSERT_BYTES(got, got_len, want, want_len)                             \
+    do {                                                                       \
+        size_t gl_ = (got_len), wl_ = (want_len);                              \
+        const char *g_ = (got);                                                \
+        ck_assert_ptr_nonnull(g_);                                             \
+        ck_assert_msg(gl_ == wl_, "length %zu, expected %zu", gl_, wl_);       \
+        ck_assert_msg(memcmp(g_, (want), wl_) == 0, "bytes differ");           \
+        ck_assert_msg(g_[gl_] == '\0', "not NUL-terminated");                  \
+    } while (0)
+
+/* The result's stdout (stderr) is exactly the string want, NUL-terminated. */
+#define ASSERT_RESULT_STREAM_(fn, r, want)                                     \
+    do {                                                                       \
+        size_t l_;                                                             \
+        const char *s_ = fn((r), &l_);                                         \
+        const char *w_ = (want);                                               \
+        ck_assert_ptr_nonnull(s_);                                             \
+        ck_assert_msg(l_ == strlen(w_) && memcmp(s_, w_, l_) == 0,             \
+                      #fn " \"%.500s\" (%zu bytes), expected \"%.500s\"", s_,  \
+                      l_, w_);                                                 \
+        ck_assert(s_[l_] == '\0');                                             \
+    } while (0)
+#define ASSERT_STDOUT(r, want) ASSERT_RESULT_STREAM_(whelk_result_stdout, r, want)
+#define ASSERT_STDERR(r, want) ASSERT_RESULT_STREAM_(whelk_result_stderr, r, want)
+
+/* No child of this process is left, running or zombie. */
+#define ASSERT_NO_CHILDREN()                                                   \
+    ck_assert_msg(count_children() == 0, "%d children left (%d zombies)",      \
+                  count_children(), count_zombie_children())
 
 /* ---------------------------------------------------------------- fds */
 
