@@ -31,16 +31,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Input taken per write when stdin is encoded (the encoded copy waits
  * here until the pipe takes it). */
 #define ENCODE_CHUNK (64 * 1024)
 
+/* Newlines of the pulled text found in one scan (see index_newlines). */
+#define NL_BATCH 512
+
 struct whelk_host {
     /* pull */
-    whelk_buf in;    /* pulled text; in.data[off..len) is not read yet */
-    size_t off;      /* start of the unread text */
-    size_t scan;     /* in.data[off..scan) holds no newline */
+    whelk_buf in;        /* pulled text; in.data[off..len) is not read yet */
+    size_t off;          /* start of the unread text */
+    size_t scan;         /* in.data[off..scan) was scanned for newlines: ... */
+    size_t nl[NL_BATCH]; /* ... they are at in.data[nl[nl_head..nl_n)] */
+    size_t nl_head, nl_n;
     int pulling;     /* the host waits: the loop reads the pulled stream */
     size_t saved_at; /* a byte replaced by the NUL after a cut line */
     char saved;      /* ... and its value (restored at the next call) */
@@ -113,11 +121,15 @@ int whelk__host_pulled(whelk_proc *pr, const char *text, size_t len)
         return -1;
     if (h->off && h->off == h->in.len) {
         h->in.len = h->off = h->scan = 0;
+        h->nl_head = h->nl_n = 0;
     } else if (h->off && h->in.cap - h->in.len <= len) {
         /* room at the front: move the unread text there */
+        size_t i;
         memmove(h->in.data, h->in.data + h->off, h->in.len - h->off);
         h->in.len -= h->off;
         h->scan -= h->off;
+        for (i = h->nl_head; i < h->nl_n; i++)
+            h->nl[i] -= h->off;
         h->off = 0;
         h->in.data[h->in.len] = '\0';
     }
@@ -191,6 +203,7 @@ static void stop_pull(whelk_proc *pr)
     }
     if (h) {
         h->in.len = h->off = h->scan = 0;
+        h->nl_head = h->nl_n = 0;
         h->has_saved = 0;
     }
 }
@@ -354,6 +367,8 @@ ssize_t whelk_proc_read(whelk_proc *pr, void *buf, size_t n, int timeout_ms)
     h->off += k;
     if (h->scan < h->off)
         h->scan = h->off;
+    while (h->nl_head < h->nl_n && h->nl[h->nl_head] < h->off)
+        h->nl_head++; /* newlines of the bytes just read */
     return (ssize_t)k;
 }
 
@@ -408,11 +423,53 @@ static void give_line(whelk_proc *pr, struct whelk_host *h, whelk_line *line,
         h->scan = h->off;
 }
 
+/* Scan the pulled text past h->scan for newlines, in bulk, before any of
+ * its lines is given (and NUL-terminated in place): their offsets go into
+ * h->nl, up to NL_BATCH of them, and h->scan moves past what was scanned.
+ * Only called with the index empty.  Where SSE2 is part of the ABI, 16
+ * bytes are compared at a time (as lines.c's splitter does), so a
+ * read_line is then a few loads and stores, not a memchr call each. */
+static void index_newlines(struct whelk_host *h)
+{
+    const char *d = h->in.data;
+    size_t i = h->scan, end = h->in.len, n = 0;
+
+#ifdef __SSE2__
+    const __m128i nlv = _mm_set1_epi8('\n');
+    while (end - i >= 16 && n <= NL_BATCH - 16) {
+        __m128i blk = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(blk, nlv));
+        while (m) {
+            h->nl[n++] = i + (size_t)__builtin_ctz(m);
+            m &= m - 1;
+        }
+        i += 16;
+    }
+    if (n > NL_BATCH - 16) {
+        h->scan = i;
+        h->nl_head = 0;
+        h->nl_n = n;
+        return;
+    }
+#endif
+    while (i < end && n < NL_BATCH) {
+        const char *nl = memchr(d + i, '\n', end - i);
+        if (!nl) {
+            i = end;
+            break;
+        }
+        h->nl[n++] = (size_t)(nl - d);
+        i = (size_t)(nl - d) + 1;
+    }
+    h->scan = i;
+    h->nl_head = 0;
+    h->nl_n = n;
+}
+
 int whelk_proc_read_line(whelk_proc *pr, whelk_line *line, int timeout_ms)
 {
     struct whelk_host *h;
     size_t max;
-    int utf8;
 
     if (pull_begin(pr, &h) < 0)
         return -1;
@@ -421,11 +478,34 @@ int whelk_proc_read_line(whelk_proc *pr, whelk_line *line, int timeout_ms)
         return -1;
     }
     max = pr->p->max_line;
-    utf8 = decoded(pr);
     for (;;) {
-        size_t avail = unread(h);
-        char *t, *nl;
+        size_t avail;
+        char *t;
 
+        if (h->nl_head < h->nl_n) {
+            /* the next newline, found when its text arrived */
+            size_t len = h->nl[h->nl_head] - h->off, end = 1;
+            t = h->in.data + h->off;
+            if (len && t[len - 1] == '\r') {
+                len--;
+                end = 2;
+            }
+            if (len > max) {
+                give_line(pr, h, line, piece(max, t, decoded(pr)), 0,
+                          WHELK_LINE_CUT);
+            } else {
+                h->nl_head++;
+                give_line(pr, h, line, len, end, 0);
+            }
+            return 1;
+        }
+        if (h->scan < h->in.len) {
+            index_newlines(h);
+            if (h->nl_n)
+                continue;
+        }
+        /* in.data[off..len) holds no newline */
+        avail = unread(h);
         if (!avail) {
             if (pull_ended(pr))
                 return 0;
@@ -434,23 +514,10 @@ int whelk_proc_read_line(whelk_proc *pr, whelk_line *line, int timeout_ms)
             continue;
         }
         t = h->in.data + h->off;
-        nl = memchr(h->in.data + h->scan, '\n', h->in.len - h->scan);
-        if (nl) {
-            size_t len = (size_t)(nl - t), end = 1;
-            if (len && t[len - 1] == '\r') {
-                len--;
-                end = 2;
-            }
-            if (len > max)
-                give_line(pr, h, line, piece(max, t, utf8), 0, WHELK_LINE_CUT);
-            else
-                give_line(pr, h, line, len, end, 0);
-            return 1;
-        }
-        h->scan = h->in.len;
         if (avail > max + 1 || (avail == max + 1 && t[max] != '\r') ||
             (avail > max && pull_ended(pr))) {
-            give_line(pr, h, line, piece(max, t, utf8), 0, WHELK_LINE_CUT);
+            give_line(pr, h, line, piece(max, t, decoded(pr)), 0,
+                      WHELK_LINE_CUT);
             return 1;
         }
         if (pull_ended(pr)) {
