@@ -44,16 +44,16 @@
 
 struct whelk_host {
     /* pull */
-    whelk_buf in;        /* pulled text; in.data[off..len) is not read yet */
-    size_t off;          /* start of the unread text */
-    size_t scan;         /* in.data[off..scan) was scanned for newlines: ... */
-    size_t nl[NL_BATCH]; /* ... they are at in.data[nl[nl_head..nl_n)] */
-    size_t nl_head, nl_n;
-    int pulling;     /* the host waits: the loop reads the pulled stream */
-    size_t saved_at; /* a byte replaced by the NUL after a cut line */
-    char saved;      /* ... and its value (restored at the next call) */
+    whelk_buf in; /* pulled text; in.data[off..len) is not read yet */
+    size_t off;   /* start of the unread text */
+    size_t scan;  /* in.data[off..scan) was scanned for newlines: they are */
+    size_t nl_head, nl_n; /* at in.data[nl[i]], nl_head <= i < nl_n */
+    int pulling;          /* the host waits: the loop reads the pulled stream */
+    size_t saved_at;      /* a byte replaced by the NUL after a cut line */
+    char saved;           /* ... and its value (restored at the next call) */
     int has_saved;
     whelk_stream *ps; /* the pulled stream (found once) */
+    size_t nl[NL_BATCH];
     /* feed */
     int feeding;   /* the host waits for room in stdin */
     int room;      /* the loop saw stdin writable */
@@ -466,7 +466,9 @@ static void index_newlines(struct whelk_host *h)
     h->nl_n = n;
 }
 
-int whelk_proc_read_line(whelk_proc *pr, whelk_line *line, int timeout_ms)
+/* whelk_proc_read_line past its fast path: pull, scan, cut, the end. */
+__attribute__((noinline)) static int
+read_line_slow(whelk_proc *pr, whelk_line *line, int timeout_ms)
 {
     struct whelk_host *h;
     size_t max;
@@ -528,6 +530,32 @@ int whelk_proc_read_line(whelk_proc *pr, whelk_line *line, int timeout_ms)
         if (pull_more(pr, h, avail, timeout_ms) < 0)
             return -1;
     }
+}
+
+/* The common case is kept apart from read_line_slow, small enough to cost
+ * a few loads and stores: a whole line whose newline the last scan found. */
+int whelk_proc_read_line(whelk_proc *pr, whelk_line *line, int timeout_ms)
+{
+    struct whelk_host *h = pr ? pr->host : NULL;
+
+    if (h && h->nl_head < h->nl_n && line && !pr->in_loop && !h->has_saved) {
+        size_t at = h->nl[h->nl_head], len = at - h->off;
+        char *t = h->in.data + h->off;
+        if (len && t[len - 1] == '\r')
+            len--;
+        if (len <= pr->p->max_line) {
+            h->nl_head++;
+            h->off = at + 1; /* h->scan is past at already */
+            t[len] = '\0';
+            line->stage = pr->n - 1;
+            line->stream = WHELK_STDOUT;
+            line->text = t;
+            line->len = len;
+            line->flags = 0;
+            return 1;
+        }
+    }
+    return read_line_slow(pr, line, timeout_ms);
 }
 
 /* ------------------------------------------------------------ feed */
