@@ -113,27 +113,47 @@ int whelk__host_pulling(const whelk_proc *pr)
     return pr->host && pr->host->pulling;
 }
 
+/* Room for len more bytes after the pulled text: once the host read all of
+ * it the buffer starts again, and the unread text moves to the front when
+ * that saves growing. */
+static void make_room(struct whelk_host *h, size_t len)
+{
+    size_t i;
+
+    if (h->off && h->off == h->in.len) {
+        h->in.len = h->off = h->scan = 0;
+        h->nl_head = h->nl_n = 0;
+    } else if (h->off && h->in.cap - h->in.len <= len) {
+        memmove(h->in.data, h->in.data + h->off, h->in.len - h->off);
+        h->in.len -= h->off;
+        h->scan -= h->off;
+        for (i = h->nl_head; i < h->nl_n; i++)
+            h->nl[i] -= h->off;
+        if (h->has_saved) /* a cut piece's next byte, unread */
+            h->saved_at -= h->off;
+        h->off = 0;
+        h->in.data[h->in.len] = '\0';
+    }
+}
+
 int whelk__host_pulled(whelk_proc *pr, const char *text, size_t len)
 {
     struct whelk_host *h = host(pr);
 
     if (!h)
         return -1;
-    if (h->off && h->off == h->in.len) {
-        h->in.len = h->off = h->scan = 0;
-        h->nl_head = h->nl_n = 0;
-    } else if (h->off && h->in.cap - h->in.len <= len) {
-        /* room at the front: move the unread text there */
-        size_t i;
-        memmove(h->in.data, h->in.data + h->off, h->in.len - h->off);
-        h->in.len -= h->off;
-        h->scan -= h->off;
-        for (i = h->nl_head; i < h->nl_n; i++)
-            h->nl[i] -= h->off;
-        h->off = 0;
-        h->in.data[h->in.len] = '\0';
-    }
+    make_room(h, len);
     return whelk__buf_add(&h->in, text, len);
+}
+
+whelk_buf *whelk__host_pull_buf(whelk_proc *pr, size_t want)
+{
+    struct whelk_host *h = host(pr);
+
+    if (!h)
+        return NULL;
+    make_room(h, want);
+    return &h->in;
 }
 
 int whelk__host_feed_fd(const whelk_proc *pr)

@@ -33,6 +33,12 @@ WHELK_INTERNAL int whelk__host_pulling(const whelk_proc *pr);
 WHELK_INTERNAL int whelk__host_pulled(whelk_proc *pr, const char *text,
                                       size_t len);
 
+/* pump.c: the buffer a plain pulled stream (not decoded, nothing else
+ * reading it) is read straight into, with room made for want more bytes
+ * where that costs no growth: the caller reserves want, reads after its
+ * len, adds what it read to len and NUL-terminates.  NULL (ENOMEM). */
+WHELK_INTERNAL whelk_buf *whelk__host_pull_buf(whelk_proc *pr, size_t want);
+
 /* run.c, many.c: nobody will pull or feed any more (whelk_proc_wait, or a
  * run without a handle): unread output is discarded by closing its pipe,
  * which makes the host the pipeline's `head` (a SIGPIPE death of the last

@@ -346,8 +346,13 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
 {
     int plain = s->keep && !s->dec && !s->line_cb && !s->chunk_cb &&
                 !pr->p->capture_limit && s->which == WHELK_STDOUT && !pr->tee;
-    whelk_buf *into = plain ? &pr->result->out : &pr->scratch;
+    /* a plain pulled stream is read straight into the host's buffer */
+    int direct = s->pull && !s->dec && !s->keep && !s->line_cb &&
+                 !s->chunk_cb && !s->mux && !pr->tee;
     size_t want = (plain || s->pull) && s->grown ? BIG_READ : READ_CHUNK;
+    whelk_buf *into = plain    ? &pr->result->out
+                      : direct ? whelk__host_pull_buf(pr, want)
+                               : &pr->scratch;
     ssize_t n;
 
     if (pr->aborted) {
@@ -355,9 +360,9 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
         close_stream(pr, s);
         return;
     }
-    if (!plain)
+    if (!plain && !direct)
         into->len = 0;
-    if (whelk__buf_reserve(into, want) < 0) {
+    if (!into || whelk__buf_reserve(into, want) < 0) {
         fail(pr, (whelk_error *)&whelk__nomem_error);
         pr->aborted = 1;
         whelk__proc_signal(pr, SIGKILL);
@@ -384,7 +389,7 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
         (void)fcntl(s->fd, F_SETPIPE_SZ, BIG_READ);
     }
     s->offset += (uint64_t)n;
-    if (plain) {
+    if (plain || direct) {
         into->len += (size_t)n;
         into->data[into->len] = '\0';
         if (n == 0)
