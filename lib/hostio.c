@@ -47,10 +47,11 @@ struct whelk_host {
     whelk_buf in; /* pulled text; in.data[off..len) is not read yet */
     size_t off;   /* start of the unread text */
     size_t scan;  /* in.data[off..scan) was scanned for newlines: they are */
-    size_t nl_head, nl_n; /* at in.data[nl[i]], nl_head <= i < nl_n */
-    int pulling;          /* the host waits: the loop reads the pulled stream */
-    size_t saved_at;      /* a byte replaced by the NUL after a cut line */
-    char saved;           /* ... and its value (restored at the next call) */
+    size_t nl_head, nl_n;   /* at in.data[nl[i]], nl_head <= i < nl_n */
+    size_t max_line, stage; /* for the fast path: set where nl is filled */
+    int pulling;     /* the host waits: the loop reads the pulled stream */
+    size_t saved_at; /* a byte replaced by the NUL after a cut line */
+    char saved;      /* ... and its value (restored at the next call) */
     int has_saved;
     whelk_stream *ps; /* the pulled stream (found once) */
     size_t nl[NL_BATCH];
@@ -499,7 +500,8 @@ read_line_slow(whelk_proc *pr, whelk_line *line, int timeout_ms)
         errno = EINVAL;
         return -1;
     }
-    max = pr->p->max_line;
+    max = h->max_line = pr->p->max_line;
+    h->stage = pr->n - 1;
     for (;;) {
         size_t avail;
         char *t;
@@ -563,11 +565,11 @@ int whelk_proc_read_line(whelk_proc *pr, whelk_line *line, int timeout_ms)
         char *t = h->in.data + h->off;
         if (len && t[len - 1] == '\r')
             len--;
-        if (len <= pr->p->max_line) {
+        if (len <= h->max_line) {
             h->nl_head++;
             h->off = at + 1; /* h->scan is past at already */
             t[len] = '\0';
-            line->stage = pr->n - 1;
+            line->stage = h->stage;
             line->stream = WHELK_STDOUT;
             line->text = t;
             line->len = len;
