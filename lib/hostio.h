@@ -12,6 +12,7 @@
 #define WHELK_HOSTIO_H
 
 #include "base.h"
+#include "buf.h"
 
 struct whelk_host; /* private to hostio.c */
 
