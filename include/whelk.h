@@ -72,7 +72,7 @@ extern "C" {
 /* ===================================================================== */
 
 #define WHELK_VERSION_MAJOR 0
-#define WHELK_VERSION_MINOR 1
+#define WHELK_VERSION_MINOR 2
 #define WHELK_VERSION_PATCH 0
 /* 0xMMmmpp: compare with >= to require a version at compile time. */
 #define WHELK_VERSION_NUM                                                  \

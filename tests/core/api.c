@@ -113,7 +113,7 @@ START_TEST(test_version)
 {
     unsigned num = 0;
 
-    ck_assert_str_eq(whelk_version(&num), "0.1.0");
+    ck_assert_str_eq(whelk_version(&num), "0.2.0");
     ck_assert_uint_eq(num, WHELK_VERSION_NUM);
     ck_assert_ptr_nonnull(whelk_version(NULL));
 }
