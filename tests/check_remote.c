@@ -811,7 +811,7 @@ static void start_sshd(void)
 {
     char buf[4096], *path;
     int64_t end;
-    int dead = free_port();
+    int dead = free_port(), tries;
 
     snprintf(sshd_dir, sizeof sshd_dir, "/tmp/whelk-sshd.XXXXXX");
     if (!mkdtemp(sshd_dir)) {
@@ -820,9 +820,17 @@ static void start_sshd(void)
         return;
     }
     mkdir("/run/sshd", 0755); /* privilege separation directory */
-    sshd_port = free_port();
-    if (sshd_port < 0 || dead < 0 || dead == sshd_port ||
-        sh("ssh-keygen -q -t ed25519 -N '' -f %s/hostkey && "
+    /* two ports, each free when picked: the kernel may hand out the same
+     * one twice once the first probe's socket is closed */
+    for (tries = 0; tries < 100; tries++)
+        if ((sshd_port = free_port()) != dead)
+            break;
+    if (sshd_port < 0 || dead < 0 || dead == sshd_port) {
+        snprintf(sshd_problem, sizeof sshd_problem,
+                 "cannot pick two free ports (%d, %d)", sshd_port, dead);
+        return;
+    }
+    if (sh("ssh-keygen -q -t ed25519 -N '' -f %s/hostkey && "
            "ssh-keygen -q -t ed25519 -N '' -f %s/clientkey && "
            "ssh-keygen -q -t ed25519 -N '' -f %s/otherkey && "
            "cp %s/clientkey.pub %s/authorized_keys && mkdir %s/rtmp %s/bin",
