@@ -49,8 +49,10 @@ bench_whelk_bench_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib \
 bench_whelk_bench_core_LDADD = lib/libwhelk-core.la $(LTLIBICONV)
 
 ## Remote runs over a real sshd on 127.0.0.1 (issue 14): its own program,
-## since it starts a server; a row of `make bench` after the sections.
-bench_whelk_bench_remote_SOURCES = bench/whelk-bench-remote.c
+## since it starts a server; a row of `make bench` after the sections.  The
+## server is tests/check_remote's (tests/sshd.c).
+bench_whelk_bench_remote_SOURCES = bench/whelk-bench-remote.c tests/sshd.c \
+	tests/sshd.h
 bench_whelk_bench_remote_LDADD = lib/libwhelk.la
 
 ## Static children without libc: _start makes the system calls itself.

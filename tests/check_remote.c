@@ -3,10 +3,11 @@
  *
  * Fast cases use the `sh -c` transport (the far side is this machine,
  * through a shell).  The rest use a real OpenSSH server that main()
- * starts on 127.0.0.1 (a free high port, throwaway host and client keys in
- * a temporary directory, `sshd -D -f <config>` as root) and stops at the
- * end; an `ssh` wrapper first in PATH gives the client its config (host
- * aliases h1..h4, "dead" for a closed port, "nokey" for a refused key).
+ * starts on 127.0.0.1 with tests/sshd.h (a free high port, throwaway host
+ * and client keys in a temporary directory, `sshd -D -f <config>` as root)
+ * and stops at the end; an `ssh` wrapper first in PATH gives the client
+ * its config (host aliases h1..h4, "dead" for a closed port, "nokey" for
+ * a refused key).
  * The ssh tests FAIL when the server could not start: they never skip.
  *
  * The runner and fixtures; the tests are in tests/remote/<topic>.c, one
@@ -153,179 +154,9 @@ int note_line(const whelk_line *l, void *ud)
     return 0;
 }
 
-char sshd_dir[256];
-char sshd_problem[1024];
-pid_t sshd_pid = -1;
-int sshd_port;
-
-int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    int st;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-static int port_open(int port)
-{
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
-
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((unsigned short)port);
-    ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-static void put_file(const char *name, const char *text)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof path, "%s/%s", sshd_dir, name);
-    f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
-static void start_sshd(void)
-{
-    char buf[4096], *path;
-    int64_t end;
-    int dead = free_port(), tries;
-
-    snprintf(sshd_dir, sizeof sshd_dir, "/tmp/whelk-sshd.XXXXXX");
-    if (!mkdtemp(sshd_dir)) {
-        snprintf(sshd_problem, sizeof sshd_problem, "mkdtemp: %s",
-                 strerror(errno));
-        return;
-    }
-    mkdir("/run/sshd", 0755); /* privilege separation directory */
-    /* two ports, each free when picked: the kernel may hand out the same
-     * one twice once the first probe's socket is closed */
-    for (tries = 0; tries < 100; tries++)
-        if ((sshd_port = free_port()) != dead)
-            break;
-    if (sshd_port < 0 || dead < 0 || dead == sshd_port) {
-        snprintf(sshd_problem, sizeof sshd_problem,
-                 "cannot pick two free ports (%d, %d)", sshd_port, dead);
-        return;
-    }
-    if (sh("ssh-keygen -q -t ed25519 -N '' -f %s/hostkey && "
-           "ssh-keygen -q -t ed25519 -N '' -f %s/clientkey && "
-           "ssh-keygen -q -t ed25519 -N '' -f %s/otherkey && "
-           "cp %s/clientkey.pub %s/authorized_keys && mkdir %s/rtmp %s/bin",
-           sshd_dir, sshd_dir, sshd_dir, sshd_dir, sshd_dir, sshd_dir,
-           sshd_dir) != 0) {
-        snprintf(sshd_problem, sizeof sshd_problem,
-                 "cannot make the keys (ssh-keygen) in %s", sshd_dir);
-        return;
-    }
-    /* SHLVL=1: bash, root's login shell, does not source ~/.bashrc for
-     * ssh sessions then (this machine's runs pyenv: 100 processes) */
-    snprintf(buf, sizeof buf,
-             "Port %d\nListenAddress 127.0.0.1\nHostKey %s/hostkey\n"
-             "PidFile none\nAuthorizedKeysFile %s/authorized_keys\n"
-             "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
-             "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-             "SetEnv TMPDIR=%s/rtmp SHLVL=1\nMaxSessions 50\nMaxStartups 50\n"
-             "LogLevel ERROR\n",
-             sshd_port, sshd_dir, sshd_dir, sshd_dir);
-    put_file("sshd_config", buf);
-    snprintf(buf, sizeof buf,
-             "Host h1 h2 h3 h4 shared\n  HostName 127.0.0.1\n  Port %d\n"
-             "  IdentityFile %s/clientkey\n"
-             "Host nokey\n  HostName 127.0.0.1\n  Port %d\n"
-             "  IdentityFile %s/otherkey\n"
-             "Host dead\n  HostName 127.0.0.1\n  Port %d\n"
-             "  IdentityFile %s/clientkey\n"
-             "Host shared\n  ControlMaster auto\n"
-             "  ControlPath %s/user-%%C\n  ControlPersist 30\n"
-             "Host *\n  User root\n  IdentitiesOnly yes\n"
-             "  UserKnownHostsFile /dev/null\n  StrictHostKeyChecking no\n"
-             "  LogLevel ERROR\n",
-             sshd_port, sshd_dir, sshd_port, sshd_dir, dead, sshd_dir,
-             sshd_dir);
-    put_file("ssh_config", buf);
-    snprintf(buf, sizeof buf,
-             "#!/bin/sh\nexec /usr/bin/ssh -F %s/ssh_config \"$@\"\n",
-             sshd_dir);
-    put_file("bin/ssh", buf);
-    snprintf(buf, sizeof buf, "%s/bin/ssh", sshd_dir);
-    chmod(buf, 0755);
-    snprintf(buf, sizeof buf, "%s/bin:%s", sshd_dir,
-             getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-    setenv("PATH", buf, 1);
-    snprintf(buf, sizeof buf, "%s/sshd_config", sshd_dir);
-    path = xasprintf("%s/sshd.log", sshd_dir);
-    sshd_pid = fork();
-    if (sshd_pid == 0) {
-        execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-f", buf, "-E", path,
-              (char *)NULL);
-        _exit(127);
-    }
-    free(path);
-    end = now_ms() + 15000;
-    while (sshd_pid > 0 && !port_open(sshd_port)) {
-        struct timespec ts = {0, 20 * 1000000};
-        int st;
-        if (waitpid(sshd_pid, &st, WNOHANG) == sshd_pid) {
-            snprintf(sshd_problem, sizeof sshd_problem,
-                     "/usr/sbin/sshd exited (status %d); see %s/sshd.log",
-                     st, sshd_dir);
-            sshd_pid = -1;
-            return;
-        }
-        if (now_ms() > end) {
-            snprintf(sshd_problem, sizeof sshd_problem,
-                     "sshd did not listen on port %d within 15 s", sshd_port);
-            return;
-        }
-        nanosleep(&ts, NULL); /* polling the port, bounded */
-    }
-    if (sshd_pid < 0)
-        snprintf(sshd_problem, sizeof sshd_problem, "fork: %s",
-                 strerror(errno));
-}
-
-static void stop_sshd(void)
-{
-    if (sshd_pid > 0) {
-        kill(sshd_pid, SIGTERM);
-        waitpid(sshd_pid, NULL, 0);
-    }
-    if (sshd_dir[0] && !sshd_problem[0]) /* kept to read its log */
-        rm_rf(sshd_dir);
-}
+/* The throwaway sshd main() starts (tests/sshd.h); sshd.problem says why
+ * the ssh tests cannot run. */
+sshd_server sshd;
 
 /* ------------------------------------------------------------- suite */
 
@@ -354,8 +185,8 @@ int main(void)
 {
     int rc;
 
-    start_sshd();
+    sshd_start(&sshd);
     rc = run_suite(remote_suite());
-    stop_sshd();
+    sshd_stop(&sshd);
     return rc;
 }

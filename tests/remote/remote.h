@@ -12,18 +12,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "../common.h"
+#include "../sshd.h"
 
 #define H(...) helper_cmd(__VA_ARGS__, NULL)
 
@@ -57,15 +56,9 @@ void assert_same_run(whelk_pipeline *p, whelk_remote *r);
 /* A line callback appending the line to the seen *ud; returns 0. */
 int note_line(const whelk_line *l, void *ud);
 
-/* The throwaway sshd main() starts: its directory, why it is not running
- * (or ""), its process and port. */
-extern char sshd_dir[256];
-extern char sshd_problem[1024];
-extern pid_t sshd_pid;
-extern int sshd_port;
-
-/* Runs the formatted command line with system(3): its exit status, or -1. */
-int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The throwaway sshd main() starts; sshd.problem says why the ssh tests
+ * cannot run. */
+extern sshd_server sshd;
 
 /* A test case named name added to s (the runner's fixtures and timeout). */
 TCase *remote_tcase(Suite *s, const char *name, int tmp);

@@ -18,8 +18,8 @@ static int appears_within(const char *token, int ms)
 }
 
 #define NEED_SSHD()                                                            \
-    ck_assert_msg(sshd_problem[0] == '\0', "sshd is not running: %s",          \
-                  sshd_problem)
+    ck_assert_msg(sshd.problem[0] == '\0', "sshd is not running: %s",          \
+                  sshd.problem)
 
 static whelk_remote *ssh_remote(const char *dest)
 {
@@ -38,7 +38,7 @@ static int rtmp_entries(void)
     struct dirent *e;
     int n = 0;
 
-    snprintf(path, sizeof path, "%s/rtmp", sshd_dir);
+    snprintf(path, sizeof path, "%s/rtmp", sshd.dir);
     d = opendir(path);
     ck_assert_ptr_nonnull(d);
     while ((e = readdir(d)) != NULL)
@@ -212,7 +212,8 @@ static void host_death_cleanup(const char *xdg, const char *dest)
     char ctl[512];
 
     if (ctl_dirs(xdg, ctl, sizeof ctl) == 1)
-        sh("ssh -o ControlPath=%s/%%C -O exit %s >/dev/null 2>&1", ctl, dest);
+        sshd_sh("ssh -o ControlPath=%s/%%C -O exit %s >/dev/null 2>&1", ctl,
+                dest);
     rm_rf(xdg);
 }
 
@@ -383,9 +384,9 @@ START_TEST(test_ssh_user_sharing_is_respected)
     whelk_pipeline_free(p);
     /* no directory of ours; the user's ControlPath was used */
     ck_assert_int_eq(ctl_dirs(xdg, NULL, 0), 0);
-    sock_prefix = xasprintf("%s/user-", sshd_dir);
+    sock_prefix = xasprintf("%s/user-", sshd.dir);
     ck_assert_int_eq(count_with_token(sock_prefix), 1);
-    sh("ssh -O exit shared 2>/dev/null");
+    sshd_sh("ssh -O exit shared 2>/dev/null");
     free(sock_prefix);
     rmdir(xdg);
 }
