@@ -25,31 +25,30 @@ whelk_result *helper_ok_(whelk_pipeline *p)
     return r;
 }
 
-/* Temporary directories: each test case gets a base directory, made and
- * removed by an unchecked fixture in the runner process, and each test a
- * directory inside it.  A failed assertion ends the forked test process
- * without its teardown; the base directory goes all the same.  The host
- * variables tests change are restored by teardown (for CK_FORK=no). */
-char *basedir, *tmpdir;
+/* Temporary directories: each test case gets a base directory (common.h's
+ * tmp_parent), made and removed by an unchecked fixture in the runner
+ * process, and each test a directory inside it (tmp_setup).  A failed
+ * assertion ends the forked test process without its teardown; the base
+ * directory goes all the same.  The host variables tests change are
+ * restored by teardown (for CK_FORK=no). */
 static char *saved_path, *saved_home;
 
 void base_setup(void)
 {
-    basedir = make_tmpdir();
-    ck_assert_ptr_nonnull(basedir);
+    tmp_parent = make_tmpdir();
+    ck_assert_ptr_nonnull(tmp_parent);
 }
 
 void base_teardown(void)
 {
-    rm_rf(basedir);
-    free(basedir);
-    basedir = NULL;
+    rm_rf(tmp_parent);
+    free(tmp_parent);
+    tmp_parent = NULL;
 }
 
-void tmp_setup(void)
+void tmp_env_setup(void)
 {
-    tmpdir = make_tmpdir_in(basedir);
-    ck_assert_ptr_nonnull(tmpdir);
+    tmp_setup();
     saved_path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
     saved_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
 }
@@ -64,22 +63,11 @@ static void restore_env(const char *name, char **saved)
     *saved = NULL;
 }
 
-void tmp_teardown(void)
+void tmp_env_teardown(void)
 {
-    rm_rf(tmpdir);
-    free(tmpdir);
-    tmpdir = NULL;
+    tmp_teardown();
     restore_env("PATH", &saved_path);
     restore_env("HOME", &saved_home);
-}
-
-/* A path in the test's tmpdir (malloc'd). */
-char *tmp_path(const char *name)
-{
-    char *p = path_join(tmpdir, name);
-
-    ck_assert_ptr_nonnull(p);
-    return p;
 }
 
 /* Link (or copy) the helper into the tmpdir under name; returns the path. */
@@ -121,7 +109,7 @@ TCase *core_tcase(Suite *s, const char *name, int tmp)
     tcase_set_timeout(tc, TEST_TIMEOUT);
     if (tmp) {
         tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-        tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+        tcase_add_checked_fixture(tc, tmp_env_setup, tmp_env_teardown);
     }
     suite_add_tcase(s, tc);
     return tc;

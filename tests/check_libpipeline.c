@@ -30,29 +30,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static char *tmpdir;
-
-void tmp_setup(void)
-{
-    tmpdir = make_tmpdir();
-    ck_assert_ptr_nonnull(tmpdir);
-}
-
-void tmp_teardown(void)
-{
-    rm_rf(tmpdir);
-    free(tmpdir);
-    tmpdir = NULL;
-}
-
-char *tmp_path(const char *name)
-{
-    char *p = path_join(tmpdir, name);
-
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
 void trap_stderr(stderr_trap *t, const char *name)
 {
     int fd;

@@ -29,31 +29,6 @@ whelk_result *run_ok_free(whelk_pipeline *p)
     return r;
 }
 
-/* The temporary directory of the running test, removed by teardown. */
-char *tmpdir;
-
-void tmp_setup(void)
-{
-    tmpdir = make_tmpdir();
-    ck_assert_ptr_nonnull(tmpdir);
-}
-
-void tmp_teardown(void)
-{
-    rm_rf(tmpdir);
-    free(tmpdir);
-    tmpdir = NULL;
-}
-
-/* A path in the test's tmpdir (malloc'd). */
-char *tmp_path(const char *name)
-{
-    char *p = path_join(tmpdir, name);
-
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
 /* The contents of a file, which must exist (malloc'd). */
 char *file_text(const char *path, size_t *len)
 {

@@ -15,21 +15,6 @@
  */
 #include "remote/remote.h"
 
-char *tmpdir;
-
-static void tmp_setup(void)
-{
-    tmpdir = make_tmpdir();
-    ck_assert_ptr_nonnull(tmpdir);
-}
-
-static void tmp_teardown(void)
-{
-    rm_rf(tmpdir);
-    free(tmpdir);
-    tmpdir = NULL;
-}
-
 /* p, run through remote r (the remote is freed: the pipeline keeps it). */
 whelk_pipeline *remotely(whelk_pipeline *p, whelk_remote *r)
 {

@@ -292,22 +292,6 @@ size_t stdout_chunks(const chunk_log *cl)
     return nchunks;
 }
 
-/* The temporary directory of the running test. */
-char *tmpdir;
-
-void tmp_setup(void)
-{
-    tmpdir = make_tmpdir();
-    ck_assert_ptr_nonnull(tmpdir);
-}
-
-void tmp_teardown(void)
-{
-    rm_rf(tmpdir);
-    free(tmpdir);
-    tmpdir = NULL;
-}
-
 /* ============================================================= suite */
 
 TCase *stream_tcase(Suite *s, const char *name, int timeout, int tmp)

@@ -199,6 +199,29 @@ char *make_tmpdir_in(const char *parent)
     return tmpl;
 }
 
+char *tmpdir, *tmp_parent;
+
+void tmp_setup(void)
+{
+    tmpdir = make_tmpdir_in(tmp_parent);
+    ck_assert_ptr_nonnull(tmpdir);
+}
+
+void tmp_teardown(void)
+{
+    rm_rf(tmpdir);
+    free(tmpdir);
+    tmpdir = NULL;
+}
+
+char *tmp_path(const char *name)
+{
+    char *p = path_join(tmpdir, name);
+
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag,
                   struct FTW *ftw)
 {

@@ -100,6 +100,16 @@ char *make_tmpdir_in(const char *parent);
 /* Remove path and everything under it (no error if it does not exist). */
 void rm_rf(const char *path);
 
+/* The running test's temporary directory, a checked fixture of the suites
+ * that want one (tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown)):
+ * tmp_setup makes tmpdir inside tmp_parent when a suite sets it (check_core
+ * makes one per test case), else under TEST_TMPDIR; tmp_teardown removes
+ * it.  tmp_path names a file in it (malloc'd). */
+extern char *tmpdir, *tmp_parent;
+void tmp_setup(void);
+void tmp_teardown(void);
+char *tmp_path(const char *name);
+
 /* The whole file (malloc'd, NUL-terminated), its length in *len if len is
  * not NULL; NULL if it cannot be read (errno set). */
 char *slurp(const char *path, size_t *len);

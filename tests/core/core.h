@@ -33,17 +33,15 @@ extern char **environ;
 #define HELPER_OK(...) helper_ok_(helper_pipe(__VA_ARGS__, (const char *)NULL))
 whelk_result *helper_ok_(whelk_pipeline *p);
 
-/* Temporary directories: each test case gets a base directory (basedir),
- * made and removed by an unchecked fixture in the runner process, and each
- * test a directory inside it (tmpdir).  PATH and HOME are restored by
- * tmp_teardown (for CK_FORK=no). */
-extern char *basedir, *tmpdir;
+/* Temporary directories (tmpdir, tmp_path: tests/common.h): each test
+ * case gets a base directory (tmp_parent), made and removed by an
+ * unchecked fixture in the runner process, and each test a directory
+ * inside it.  PATH and HOME are restored by tmp_env_teardown (for
+ * CK_FORK=no). */
 void base_setup(void);
 void base_teardown(void);
-void tmp_setup(void);
-void tmp_teardown(void);
-/* A path in the test's tmpdir (malloc'd). */
-char *tmp_path(const char *name);
+void tmp_env_setup(void);
+void tmp_env_teardown(void);
 /* Link the helper into the tmpdir under name; returns the path. */
 char *install_helper(const char *name);
 

@@ -36,7 +36,7 @@ static void marker_teardown(void)
     free(marker_path);
     free(marker_arg);
     marker_path = marker_arg = NULL;
-    tmp_teardown();
+    tmp_env_teardown();
 }
 
 START_TEST(test_invalid_null_pipeline)
@@ -164,7 +164,7 @@ void core_invalid(Suite *s)
     tc = tcase_create("invalid");
     tcase_set_timeout(tc, TEST_TIMEOUT);
     tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-    tcase_add_checked_fixture(tc, tmp_setup, marker_teardown);
+    tcase_add_checked_fixture(tc, tmp_env_setup, marker_teardown);
     suite_add_tcase(s, tc);
     tcase_add_test(tc, test_invalid_null_pipeline);
     tcase_add_test(tc, test_invalid_empty_argv);

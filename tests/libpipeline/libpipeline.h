@@ -28,12 +28,6 @@ typedef struct stderr_trap {
     char *path;
 } stderr_trap;
 
-void tmp_setup(void);
-
-void tmp_teardown(void);
-
-char *tmp_path(const char *name);
-
 void trap_stderr(stderr_trap *t, const char *name);
 
 /* Restores fd 2; returns what was written to it (malloc'd). */

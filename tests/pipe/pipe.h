@@ -51,16 +51,6 @@ whelk_result *run_ok_free(whelk_pipeline *p);
         free(l_);                                                            \
     } while (0)
 
-/* The temporary directory of the running test, removed by teardown. */
-extern char *tmpdir;
-
-void tmp_setup(void);
-
-void tmp_teardown(void);
-
-/* A path in the test's tmpdir (malloc'd). */
-char *tmp_path(const char *name);
-
 /* The contents of a file, which must exist (malloc'd). */
 char *file_text(const char *path, size_t *len);
 

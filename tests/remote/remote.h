@@ -32,9 +32,6 @@ typedef struct seen {
     size_t len;
 } seen;
 
-/* The temporary directory of the running test ("sh" tests). */
-extern char *tmpdir;
-
 /* p, run through remote r (the remote is freed: the pipeline keeps it). */
 whelk_pipeline *remotely(whelk_pipeline *p, whelk_remote *r);
 

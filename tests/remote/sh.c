@@ -3,14 +3,6 @@
  */
 #include "remote.h"
 
-static char *tmp_path(const char *name)
-{
-    char *p = path_join(tmpdir, name);
-
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
 /* The `sh -c` transport. */
 static whelk_remote *sh_remote(void)
 {

@@ -136,13 +136,6 @@ whelk_result *run_parts(const char *const *parts, size_t n,
 /* The number of data chunks of stage 0's stdout in cl. */
 size_t stdout_chunks(const chunk_log *cl);
 
-/* The temporary directory of the running test. */
-extern char *tmpdir;
-
-void tmp_setup(void);
-
-void tmp_teardown(void);
-
 /* A test case named name added to s (the runner's fixtures, timeout). */
 TCase *stream_tcase(Suite *s, const char *name, int timeout, int tmp);
 
