@@ -104,14 +104,11 @@ void assert_no_pending_sigpipe(void)
 
 TCase *core_tcase(Suite *s, const char *name, int tmp)
 {
-    TCase *tc = tcase_create(name);
+    TCase *tc = add_tcase(s, name, TEST_TIMEOUT, tmp ? tmp_env_setup : NULL,
+                          tmp ? tmp_env_teardown : NULL);
 
-    tcase_set_timeout(tc, TEST_TIMEOUT);
-    if (tmp) {
+    if (tmp)
         tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-        tcase_add_checked_fixture(tc, tmp_env_setup, tmp_env_teardown);
-    }
-    suite_add_tcase(s, tc);
     return tc;
 }
 

@@ -35,11 +35,7 @@ void assert_status_agrees(const whelk_error *err)
 
 TCase *ends_tcase(Suite *s, const char *name, int timeout)
 {
-    TCase *tc = tcase_create(name);
-
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
+    return add_tcase(s, name, timeout, NULL, NULL);
 }
 
 static Suite *ends_suite(void)

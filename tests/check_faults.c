@@ -392,14 +392,12 @@ static Suite *faults_suite(void)
     Suite *s = suite_create("faults");
     TCase *tc;
 
-    tc = tcase_create("nomem");
-    tcase_set_timeout(tc, TEST_TIMEOUT * 5);
+    tc = add_tcase(s, "nomem", TEST_TIMEOUT * 5, NULL, NULL);
     faults_injector(tc);
     faults_run(tc);
     faults_async(tc);
     faults_setup(tc);
     faults_null(tc);
-    suite_add_tcase(s, tc);
 
     return s;
 }

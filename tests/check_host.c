@@ -70,12 +70,7 @@ whelk_pipeline *pull_pipe(whelk_cmd *first, ...)
 
 TCase *host_tcase(Suite *s, const char *name, int timeout)
 {
-    TCase *tc = tcase_create(name);
-
-    tcase_set_timeout(tc, timeout);
-    tcase_add_checked_fixture(tc, setup, NULL);
-    suite_add_tcase(s, tc);
-    return tc;
+    return add_tcase(s, name, timeout, setup, NULL);
 }
 
 static Suite *host_suite(void)

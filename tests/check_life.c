@@ -187,11 +187,7 @@ void become_subreaper(void)
 
 TCase *life_tcase(Suite *s, const char *name, int timeout)
 {
-    TCase *tc = tcase_create(name);
-
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
+    return add_tcase(s, name, timeout, NULL, NULL);
 }
 
 static Suite *life_suite(void)

@@ -147,13 +147,8 @@ sshd_server sshd;
 
 TCase *remote_tcase(Suite *s, const char *name, int tmp)
 {
-    TCase *tc = tcase_create(name);
-
-    tcase_set_timeout(tc, TEST_TIMEOUT);
-    if (tmp)
-        tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-    suite_add_tcase(s, tc);
-    return tc;
+    return add_tcase(s, name, TEST_TIMEOUT, tmp ? tmp_setup : NULL,
+                     tmp ? tmp_teardown : NULL);
 }
 
 static Suite *remote_suite(void)

@@ -296,13 +296,8 @@ size_t stdout_chunks(const chunk_log *cl)
 
 TCase *stream_tcase(Suite *s, const char *name, int timeout, int tmp)
 {
-    TCase *tc = tcase_create(name);
-
-    tcase_set_timeout(tc, timeout);
-    if (tmp)
-        tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-    suite_add_tcase(s, tc);
-    return tc;
+    return add_tcase(s, name, timeout, tmp ? tmp_setup : NULL,
+                     tmp ? tmp_teardown : NULL);
 }
 
 static Suite *stream_suite(void)

@@ -522,6 +522,18 @@ int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+TCase *add_tcase(Suite *s, const char *name, int timeout,
+                 void (*setup)(void), void (*teardown)(void))
+{
+    TCase *tc = tcase_create(name);
+
+    tcase_set_timeout(tc, timeout);
+    if (setup || teardown)
+        tcase_add_checked_fixture(tc, setup, teardown);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 int run_suite(Suite *s)
 {
     SRunner *sr = srunner_create(s);

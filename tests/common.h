@@ -61,6 +61,17 @@
 #define ASSERT_STDOUT(r, want) ASSERT_RESULT_STREAM_(whelk_result_stdout, r, want)
 #define ASSERT_STDERR(r, want) ASSERT_RESULT_STREAM_(whelk_result_stderr, r, want)
 
+/* The descriptor count is what it was (count_open_fds() before), with the
+ * list for the message. */
+#define ASSERT_FDS(before)                                                     \
+    do {                                                                       \
+        int now_ = count_open_fds();                                           \
+        char *l_ = now_ != (before) ? fd_list() : NULL;                        \
+        ck_assert_msg(now_ == (before), "%d fds open, expected %d: %s", now_,  \
+                      (before), l_ ? l_ : "");                                 \
+        free(l_);                                                              \
+    } while (0)
+
 /* No child of this process is left, running or zombie. */
 #define ASSERT_NO_CHILDREN()                                                   \
     ck_assert_msg(count_children() == 0, "%d children left (%d zombies)",      \
@@ -175,6 +186,13 @@ int same_sigset(const sigset_t *a, const sigset_t *b);
 #include <stdint.h>
 
 struct Suite;
+struct TCase;
+
+/* A test case named name added to s, with a timeout of timeout seconds
+ * and the checked fixture setup/teardown (either may be NULL; both NULL:
+ * no fixture). */
+struct TCase *add_tcase(struct Suite *s, const char *name, int timeout,
+                        void (*setup)(void), void (*teardown)(void));
 
 /* Run p (non-NULL); it must succeed.  The caller frees the result. */
 whelk_result *run_ok(whelk_pipeline *p);

@@ -161,11 +161,8 @@ void core_invalid(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("invalid");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
+    tc = add_tcase(s, "invalid", TEST_TIMEOUT, tmp_env_setup, marker_teardown);
     tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-    tcase_add_checked_fixture(tc, tmp_env_setup, marker_teardown);
-    suite_add_tcase(s, tc);
     tcase_add_test(tc, test_invalid_null_pipeline);
     tcase_add_test(tc, test_invalid_empty_argv);
     tcase_add_test(tc, test_invalid_empty_program);

@@ -380,9 +380,7 @@ void fds_refused_calls(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("refused calls");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
+    tc = add_tcase(s, "refused calls", TEST_TIMEOUT, NULL, NULL);
     tcase_add_loop_test(tc, test_refused_calls_fall_back, 0, 2 * NSETS);
     tcase_add_loop_test(tc, test_fallback_decided_once, 0, 2);
-    suite_add_tcase(s, tc);
 }

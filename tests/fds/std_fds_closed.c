@@ -280,10 +280,7 @@ void fds_std_fds_closed(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("std fds closed");
-
-    tcase_set_timeout(tc, TEST_TIMEOUT);
+    tc = add_tcase(s, "std fds closed", TEST_TIMEOUT, NULL, NULL);
     tcase_add_loop_test(tc, test_closed_std_fds_runs_in_flight, 1, 8);
     tcase_add_loop_test(tc, test_closed_std_fds_runs_in_flight, 9, 16);
-    suite_add_tcase(s, tc);
 }

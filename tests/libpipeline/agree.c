@@ -311,10 +311,7 @@ void libpipeline_agree(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("agree");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
-    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tc = add_tcase(s, "agree", TEST_TIMEOUT, tmp_setup, tmp_teardown);
     tcase_add_test(tc, test_table_size);
     tcase_add_loop_test(tc, test_agree, 0, (int)NCASES);
-    suite_add_tcase(s, tc);
 }

@@ -137,10 +137,7 @@ void libpipeline_differ(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("differ");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
-    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tc = add_tcase(s, "differ", TEST_TIMEOUT, tmp_setup, tmp_teardown);
     tcase_add_test(tc, test_missing_program_differs);
     tcase_add_test(tc, test_unopenable_output_differs);
-    suite_add_tcase(s, tc);
 }

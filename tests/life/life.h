@@ -32,27 +32,6 @@
 #define SLACK_MS 3500
 #define DRAIN_MS 1000
 
-#define ASSERT_STREAM(fn, r, want)                                           \
-    do {                                                                     \
-        size_t l_;                                                           \
-        const char *s_ = fn((r), &l_);                                       \
-        const char *w_ = (want);                                             \
-        ck_assert_ptr_nonnull(s_);                                           \
-        ck_assert_msg(l_ == strlen(w_) && memcmp(s_, w_, l_) == 0,           \
-                      #fn " \"%s\" (%zu bytes), expected \"%s\"", s_, l_,    \
-                      w_);                                                   \
-        ck_assert(s_[l_] == '\0');                                           \
-    } while (0)
-
-#define ASSERT_FDS(before)                                                   \
-    do {                                                                     \
-        int now_ = count_open_fds();                                         \
-        char *l_ = fd_list();                                                \
-        ck_assert_msg(now_ == (before), "%d fds open, %d before: %s", now_, \
-                      (before), l_ ? l_ : "?");                              \
-        free(l_);                                                            \
-    } while (0)
-
 /* Lines given to a line callback, one "text\n" each, in order. */
 typedef struct lines {
     char *text;

@@ -41,16 +41,6 @@ whelk_result *run_ok_free(whelk_pipeline *p);
                       whelk_result_signal(r_, st_), (int)(code), (int)(sig)); \
     } while (0)
 
-/* The descriptor count is what it was, with the list for the message. */
-#define ASSERT_FDS(before)                                                   \
-    do {                                                                     \
-        int now_ = count_open_fds();                                         \
-        char *l_ = now_ != (before) ? fd_list() : NULL;                      \
-        ck_assert_msg(now_ == (before), "%d fds open, expected %d: %s",      \
-                      now_, (before), l_ ? l_ : "");                         \
-        free(l_);                                                            \
-    } while (0)
-
 /* The contents of a file, which must exist (malloc'd). */
 char *file_text(const char *path, size_t *len);
 

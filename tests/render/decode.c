@@ -175,9 +175,7 @@ void render_decode(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("decode");
-    tcase_set_timeout(tc, 4 * TEST_TIMEOUT);
-    suite_add_tcase(s, tc);
+    tc = add_tcase(s, "decode", 4 * TEST_TIMEOUT, NULL, NULL);
     tcase_add_test(tc, test_decode_table_charsets_match_iconv);
     tcase_add_test(tc, test_decode_cp1258_composes);
 }

@@ -86,10 +86,7 @@ void render_messages(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("messages");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    suite_add_tcase(s, tc);
+    tc = add_tcase(s, "messages", TEST_TIMEOUT, setup, teardown);
     tcase_add_test(tc, test_message_names_cwd);
     tcase_add_test(tc, test_message_command_runs_as_stage);
 }

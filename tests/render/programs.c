@@ -205,10 +205,7 @@ void render_programs(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("programs");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    suite_add_tcase(s, tc);
+    tc = add_tcase(s, "programs", TEST_TIMEOUT, setup, teardown);
     tcase_add_test(tc, test_relative_program_in_deep_cwd);
     tcase_add_test(tc, test_missing_interpreter_named);
     tcase_add_test(tc, test_missing_dynamic_loader_named);

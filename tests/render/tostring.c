@@ -478,10 +478,7 @@ void render_tostring(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("tostring");
-    tcase_set_timeout(tc, 2 * TEST_TIMEOUT);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    suite_add_tcase(s, tc);
+    tc = add_tcase(s, "tostring", 2 * TEST_TIMEOUT, setup, teardown);
     tcase_add_loop_test(tc, test_render_env_names, 0,
                         sizeof hostile_names / sizeof hostile_names[0] - 1);
     tcase_add_test(tc, test_render_env_name_injection);

@@ -142,10 +142,8 @@ void setup_argstr(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("argstr");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
+    tc = add_tcase(s, "argstr", TEST_TIMEOUT, NULL, NULL);
     tcase_add_test(tc, test_argstr_splits_like_sh);
     tcase_add_test(tc, test_argstr_refused);
     tcase_add_test(tc, test_argstr_program_from_path);
-    suite_add_tcase(s, tc);
 }

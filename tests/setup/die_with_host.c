@@ -254,8 +254,7 @@ void setup_die_with_host(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("die-with-host");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
+    tc = add_tcase(s, "die-with-host", TEST_TIMEOUT, NULL, NULL);
     tcase_add_test(tc, test_die_with_host_exit);
     tcase_add_test(tc, test_die_with_host_killed);
     tcase_add_test(tc, test_die_with_host_off_by_default);
@@ -263,5 +262,4 @@ void setup_die_with_host(Suite *s)
     tcase_add_test(tc, test_die_with_host_run_many_thread);
     tcase_add_test(tc, test_die_with_host_orphan_check);
     tcase_add_test(tc, test_die_with_host_with_setup);
-    suite_add_tcase(s, tc);
 }

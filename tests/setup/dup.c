@@ -152,12 +152,10 @@ void setup_dup(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("dup");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
+    tc = add_tcase(s, "dup", TEST_TIMEOUT, NULL, NULL);
     tcase_add_test(tc, test_cmd_dup_is_independent);
     tcase_add_test(tc, test_cmd_dup_template);
     tcase_add_test(tc, test_cmd_dup_keeps_faults);
     tcase_add_test(tc, test_cmd_dup_filter);
     tcase_add_test(tc, test_pipeline_dup);
-    suite_add_tcase(s, tc);
 }

@@ -253,13 +253,11 @@ void setup_fds(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("fds");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
+    tc = add_tcase(s, "fds", TEST_TIMEOUT, NULL, NULL);
     tcase_add_test(tc, test_fd_write_and_read);
     tcase_add_test(tc, test_fd_crossed);
     tcase_add_test(tc, test_fd_several_stages_and_gaps);
     tcase_add_test(tc, test_fd_host_std_source);
     tcase_add_test(tc, test_fd_invalid);
     tcase_add_test(tc, test_setup_is_copied_by_dup);
-    suite_add_tcase(s, tc);
 }

@@ -231,13 +231,11 @@ void setup_limits_ids(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("limits-ids");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
+    tc = add_tcase(s, "limits-ids", TEST_TIMEOUT, NULL, NULL);
     tcase_add_test(tc, test_rlimit);
     tcase_add_test(tc, test_umask);
     tcase_add_test(tc, test_nice);
     tcase_add_test(tc, test_nice_negative_root);
     tcase_add_test(tc, test_user_drop_root);
     tcase_add_test(tc, test_user_not_root_eperm);
-    suite_add_tcase(s, tc);
 }

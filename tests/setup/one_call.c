@@ -147,10 +147,8 @@ void setup_one_call(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("one-call");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
+    tc = add_tcase(s, "one-call", TEST_TIMEOUT, NULL, NULL);
     tcase_add_test(tc, test_sh_ok_codes);
     tcase_add_test(tc, test_sh_unchecked);
     tcase_add_test(tc, test_shell_ok_codes);
-    suite_add_tcase(s, tc);
 }

@@ -207,11 +207,9 @@ void setup_text(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("text");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
+    tc = add_tcase(s, "text", TEST_TIMEOUT, NULL, NULL);
     tcase_add_test(tc, test_stdout_line);
     tcase_add_test(tc, test_next_record);
     tcase_add_test(tc, test_shell_stdin_encoding_follows_decode);
     tcase_add_test(tc, test_unset_git_env);
-    suite_add_tcase(s, tc);
 }

@@ -656,9 +656,7 @@ void units_decode(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("decode");
-    tcase_set_timeout(tc, 2 * TEST_TIMEOUT);
-    suite_add_tcase(s, tc);
+    tc = add_tcase(s, "decode", 2 * TEST_TIMEOUT, NULL, NULL);
     tcase_add_test(tc, test_decode_mixed_whole);
     tcase_add_loop_test(tc, test_decode_every_split_point, 0,
                         sizeof mixed / sizeof mixed[0]);

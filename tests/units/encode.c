@@ -82,9 +82,7 @@ void units_encode(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("encode");
-    tcase_set_timeout(tc, TEST_TIMEOUT);
-    suite_add_tcase(s, tc);
+    tc = add_tcase(s, "encode", TEST_TIMEOUT, NULL, NULL);
     tcase_add_test(tc, test_encode);
     tcase_add_test(tc, test_encode_roundtrip);
 }

@@ -393,9 +393,7 @@ void units_lines(Suite *s)
 {
     TCase *tc;
 
-    tc = tcase_create("lines");
-    tcase_set_timeout(tc, 2 * TEST_TIMEOUT);
-    suite_add_tcase(s, tc);
+    tc = add_tcase(s, "lines", 2 * TEST_TIMEOUT, NULL, NULL);
     tcase_add_test(tc, test_split_every_split_point);
     tcase_add_test(tc, test_split_every_split_point_small_max_line);
     tcase_add_test(tc, test_split_max_line_edges);
