@@ -18,7 +18,7 @@
 #include "buf.h"
 #include "builder.h"
 #include "fault.h"
-#include "proc.h"
+#include "proc_body.h"
 #include "plan.h"
 
 #include <errno.h>

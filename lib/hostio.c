@@ -22,7 +22,7 @@
 #include "errors.h"
 #include "names.h"
 #include "plan.h"
-#include "proc.h"
+#include "proc_body.h"
 
 #include <errno.h>
 #include <signal.h>

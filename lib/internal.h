@@ -12,6 +12,7 @@
  *   decode.h    bytes -> UTF-8 (opaque)    lines.h    text -> lines
  *   plan.h      one attempt's plan         spawner.h  start one stage
  *   proc.h      the run handle, its loop
+ *   proc_body.h the handle's body          verdict.h  statuses -> outcome
  * and the headers of the later modules (sys.h, stop.h, tee.h, filter.h,
  * hostio.h, redir.h, remote.h, argstr.h, childsetup.h, keeper.h).
  */
@@ -31,6 +32,7 @@
 #include "names.h"
 #include "plan.h"
 #include "proc.h"
+#include "proc_body.h"
 #include "quote.h"
 #include "result.h"
 #include "spawner.h"

@@ -1,61 +1,16 @@
 /*
- * proc.h -- the run handle whelk_proc: its body, the loop (pump.c) that
- * drives it and the conclusion of a run (run.c, verdict.c).  run.c opens
- * and registers its descriptors (epoll, timerfd, pidfds at spawn); pump.c
- * closes them through whelk__proc_close_fd.
+ * proc.h -- the run handle whelk_proc as the rest of lib/ sees it: opaque
+ * (its body is in proc_body.h, for the files that own it), driven by the
+ * loop (pump.c) and concluded by run.c.  run.c opens and registers its
+ * descriptors (epoll, timerfd, pidfds at spawn); pump.c closes them
+ * through whelk__proc_close_fd.
  */
 #ifndef WHELK_PROC_H
 #define WHELK_PROC_H
 
 #include <poll.h>
 
-#include "buf.h"
-#include "status.h"
-
-typedef struct whelk_stage {
-    pid_t pid;
-    int pidfd; /* -1 when none or closed */
-    int reaped;
-    whelk_status st;
-} whelk_stage;
-
-enum whelk_phase { PH_RUNNING, PH_TERM, PH_KILL };
-
-struct whelk_proc {
-    whelk_pipeline *p;
-    struct whelk_plan *plan;
-    whelk_stage *stages;
-    size_t n;
-    pid_t pgid;
-    int leader_zombie; /* stage 0 exited, its status read, left unreaped:
-                          while it is a zombie the group's number cannot be
-                          reused, so kill(-pgid) is safe (reaped at free) */
-    whelk_result *result;
-    whelk_error *fail; /* first run-wide failure (timeout, decode, abort, io) */
-    int phase;
-    int64_t deadline_ms; /* next timer event (monotonic ms), -1 none */
-    int64_t drain_until; /* after the stages are reaped */
-    int timed_out;
-    int aborted;
-    int finished;
-    int epfd, tfd;       /* lazily made by whelk_proc_fd */
-    struct pollfd *pfds; /* nstreams + n + 1 slots, made at start */
-    whelk_buf scratch;   /* read buffer */
-    whelk_buf decoded;   /* decoder output */
-    whelk_buf *tails;    /* per stage: last bytes of captured stderr */
-    int nopidfd_backoff;
-    size_t in_off;                 /* stdin bytes written */
-    int64_t timer_armed;           /* what tfd is set to */
-    struct whelk_host *host;       /* pull and feed state (hostio.c), or NULL */
-    struct whelk_keeper *keeper;   /* die_with_host: the spawning thread */
-    struct whelk_filter **filters; /* per stage (filter.c), or NULL */
-    struct whelk_teerun *tee;      /* open tee destinations (tee.c) */
-    int in_loop;   /* the loop is running: calls on the handle from its
-                      callbacks are refused */
-    int host_head; /* the host stopped pulling before the end of output:
-                      a SIGPIPE death of the last stage is no failure */
-    struct whelk_rrun *remote; /* a remote run's state (remote.h), or NULL */
-};
+#include "base.h"
 
 WHELK_INTERNAL int64_t whelk__now_ms(void);
 /* One iteration of the loop; returns 1 when finished. */
@@ -86,18 +41,36 @@ WHELK_INTERNAL int whelk__proc_signal(whelk_proc *pr, int sig);
 /* write(2) that cannot raise SIGPIPE in the host (EPIPE instead). */
 WHELK_INTERNAL ssize_t whelk__write_nosigpipe(int fd, const void *buf,
                                               size_t len);
-/* After a run is over (run.c): its outcome, after the on_exit hook.  A
- * handle to the next attempt when the hook asked for a retry (started: the
- * caller drives it like the first); else NULL with *r set, or the error
- * in *err (freed if err is NULL), the shell's error hook applied.  Frees
- * pr. */
+/* After a run is over (run.c): its outcome (verdict.h), after the on_exit
+ * hook.  A handle to the next attempt when the hook asked for a retry
+ * (started: the caller drives it like the first); else NULL with *r set,
+ * or the error in *err (freed if err is NULL), the shell's error hook
+ * applied.  Frees pr. */
 WHELK_INTERNAL whelk_proc *
 whelk__proc_conclude(whelk_proc *pr, whelk_result **r, whelk_error **err);
-/* Statuses -> error (or NULL when the run succeeded).  Takes the result
- * into the error when failing, else leaves it in pr. */
-WHELK_INTERNAL whelk_error *whelk__verdict(whelk_proc *pr);
 
-#define WHELK_TAIL_BYTES 2048
-#define WHELK_TAIL_LINES 10
+/* What the modules that stop a run (stop.c) read and change of the handle
+ * (pump.c). */
+/* The pipeline the run was started from. */
+WHELK_INTERNAL const whelk_pipeline *whelk__proc_pipeline(const whelk_proc *pr);
+/* Its number of stages. */
+WHELK_INTERNAL size_t whelk__proc_nstages(const whelk_proc *pr);
+/* The first stage whose process is not reaped yet (filter stages have
+ * none), or WHELK_NO_STAGE. */
+WHELK_INTERNAL size_t whelk__proc_live_stage(const whelk_proc *pr);
+/* Whether the run has failed already (its first failure is recorded). */
+WHELK_INTERNAL int whelk__proc_failed(const whelk_proc *pr);
+/* Record e as the run's failure, unless one is recorded already: e is then
+ * freed.  The first failure wins. */
+WHELK_INTERNAL void whelk__proc_fail(whelk_proc *pr, whelk_error *e);
+/* The loop saw the end of the run (the handle's wait has not yet given its
+ * outcome). */
+WHELK_INTERNAL int whelk__proc_finished(const whelk_proc *pr);
+/* The run is being stopped already (a deadline, an abort, a cancel). */
+WHELK_INTERNAL int whelk__proc_stopping(const whelk_proc *pr);
+/* Stop the run now, as an abort: nothing more reaches callbacks, the
+ * stages get SIGTERM and, after the pipeline's kill grace, SIGKILL.
+ * Returns 0, or the errno value of a failed signal. */
+WHELK_INTERNAL int whelk__proc_terminate(whelk_proc *pr);
 
 #endif /* WHELK_PROC_H */

@@ -15,7 +15,8 @@
 #include "decode.h"
 #include "lines.h"
 #include "plan.h"
-#include "proc.h"
+#include "proc_body.h"
+#include "verdict.h"
 #include "filter.h"
 #include "hostio.h"
 #include "tee.h"
@@ -267,7 +268,7 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
     if (s->mux)
         return whelk__remote_demux(pr, data, len, eof);
     if (pr->tee && s->which == WHELK_STDOUT && s->stage == pr->n - 1)
-        whelk__tee_copy(pr, data, len, eof);
+        whelk__tee_copy(pr->tee, data, len, eof);
     if (s->chunk_cb && (len || eof)) {
         whelk_chunk c = {s->stage, s->which, data, len, 0};
         if (len && p->chunk_fn(&c, p->chunk_ud) != 0)
@@ -728,4 +729,59 @@ void whelk__proc_arm(whelk_proc *pr)
         its.it_value.tv_nsec = (long)(rel % 1000) * 1000000 + 1;
     }
     timerfd_settime(pr->tfd, 0, &its, NULL);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+const whelk_pipeline *whelk__proc_pipeline(const whelk_proc *pr)
+{
+    return pr->p;
+}
+
+size_t whelk__proc_nstages(const whelk_proc *pr)
+{
+    return pr->n;
+}
+
+size_t whelk__proc_live_stage(const whelk_proc *pr)
+{
+    size_t i;
+
+    for (i = 0; i < pr->n; i++)
+        if (pr->stages[i].pid > 0 && !pr->stages[i].reaped)
+            return i;
+    return WHELK_NO_STAGE;
+}
+
+int whelk__proc_failed(const whelk_proc *pr)
+{
+    return pr->fail != NULL;
+}
+
+void whelk__proc_fail(whelk_proc *pr, whelk_error *e)
+{
+    fail(pr, e);
+}
+
+int whelk__proc_finished(const whelk_proc *pr)
+{
+    return pr->finished;
+}
+
+int whelk__proc_stopping(const whelk_proc *pr)
+{
+    return pr->aborted || pr->phase != PH_RUNNING;
+}
+
+int whelk__proc_terminate(whelk_proc *pr)
+{
+    int rc;
+
+    pr->aborted = 1;
+    rc = whelk__proc_signal(pr, SIGTERM);
+    pr->phase = PH_TERM;
+    pr->deadline_ms = whelk__now_ms() + pr->p->grace_ms;
+    if (pr->tfd >= 0)
+        whelk__proc_arm(pr);
+    return rc;
 }

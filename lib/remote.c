@@ -24,7 +24,7 @@
 #include "lines.h"
 #include "names.h"
 #include "plan.h"
-#include "proc.h"
+#include "proc_body.h"
 #include "quote.h"
 #include "result.h"
 

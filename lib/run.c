@@ -12,7 +12,8 @@
 #include "errors.h"
 #include "plan.h"
 #include "spawner.h"
-#include "proc.h"
+#include "proc_body.h"
+#include "verdict.h"
 #include "childsetup.h"
 #include "filter.h"
 #include "keeper.h"
@@ -60,7 +61,7 @@ static void proc_free(whelk_proc *pr)
     whelk__buf_free(&pr->decoded);
     whelk__host_free(pr->host);
     whelk__filters_free(pr);
-    whelk__tee_free(pr);
+    whelk__tee_free(pr->tee);
     whelk_result_free(pr->result);
     whelk_error_free(pr->fail);
     whelk__remote_run_free(pr->remote);
@@ -151,7 +152,7 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
     }
     if (!(pr->plan = whelk__plan(sp, deadline, err)))
         goto fail_quiet;
-    if ((*err = whelk__tee_start(pr)) != NULL)
+    if ((*err = whelk__tee_start(p, &pr->tee)) != NULL)
         goto fail_quiet;
     pr->stages = whelk__calloc(pr->n, sizeof *pr->stages);
     if (!pr->stages) {
@@ -282,9 +283,18 @@ whelk_proc *whelk__proc_conclude(whelk_proc *pr, whelk_result **r,
                                  whelk_error **err)
 {
     whelk_pipeline *p = pr->p;
-    whelk_error *e = whelk__verdict(pr);
-    whelk_result *res = e ? NULL : pr->result;
+    whelk_error *e, *fail;
+    whelk_result *res;
+    size_t i;
 
+    if (pr->remote)
+        whelk__remote_settle(pr); /* may set pr->fail */
+    fail = pr->fail;
+    pr->fail = NULL; /* the verdict takes it */
+    for (i = 0; i < pr->n; i++)
+        pr->result->st[i] = pr->stages[i].st;
+    e = whelk__verdict(p, &pr->result, fail, pr->tails, pr->host_head);
+    res = e ? NULL : pr->result;
     if (!e)
         pr->result = NULL;
     proc_free(pr);

@@ -39,6 +39,7 @@ struct whelk_tees {
 
 /* One run's open destinations. */
 struct whelk_teerun {
+    const struct whelk_tees *t; /* the pipeline's list */
     size_t n;
     int *fds;  /* per destination: the descriptor written, -1 for a proc */
     int *open; /* the run opened it (closed at the end) */
@@ -164,11 +165,12 @@ struct whelk_tees *whelk__tees_dup(const struct whelk_tees *t, int *bad)
 
 /* ---------------------------------------------------------------- runs */
 
-whelk_error *whelk__tee_start(whelk_proc *pr)
+whelk_error *whelk__tee_start(const whelk_pipeline *p,
+                              struct whelk_teerun **run)
 {
-    const struct whelk_tees *t = pr->p->tees;
+    const struct whelk_tees *t = p->tees;
     struct whelk_teerun *r;
-    int k = pr->p->out.kind;
+    int k = p->out.kind;
     size_t i;
 
     if (!t || !t->n)
@@ -178,11 +180,12 @@ whelk_error *whelk__tee_start(whelk_proc *pr)
                                 "a tee needs the pipeline's stdout read by "
                                 "the library (WHELK_CAPTURE, WHELK_STREAM "
                                 "or WHELK_PULL)");
-    if (!(r = pr->tee = whelk__calloc(1, sizeof *r)) ||
+    if (!(r = *run = whelk__calloc(1, sizeof *r)) ||
         !(r->fds = whelk__calloc(t->n, sizeof *r->fds)) ||
         !(r->open = whelk__calloc(t->n, sizeof *r->open)) ||
         !(r->dead = whelk__calloc(t->n, sizeof *r->dead)))
         return (whelk_error *)&whelk__nomem_error;
+    r->t = t;
     r->n = t->n;
     for (i = 0; i < t->n; i++) {
         const tee_dst *d = &t->d[i];
@@ -209,9 +212,8 @@ whelk_error *whelk__tee_start(whelk_proc *pr)
     return NULL;
 }
 
-void whelk__tee_free(whelk_proc *pr)
+void whelk__tee_free(struct whelk_teerun *r)
 {
-    struct whelk_teerun *r = pr->tee;
     size_t i;
 
     if (!r)
@@ -223,7 +225,6 @@ void whelk__tee_free(whelk_proc *pr)
     free(r->open);
     free(r->dead);
     free(r);
-    pr->tee = NULL;
 }
 
 /* All of data to fd; -1 when the reader is gone or the write failed. */
@@ -254,14 +255,12 @@ static int put_proc(whelk_proc *dst, const char *data, size_t len)
     return 0;
 }
 
-void whelk__tee_copy(whelk_proc *pr, const char *data, size_t len, int eof)
+void whelk__tee_copy(struct whelk_teerun *r, const char *data, size_t len,
+                     int eof)
 {
-    struct whelk_teerun *r = pr->tee;
-    const struct whelk_tees *t = pr->p->tees;
+    const struct whelk_tees *t = r->t;
     size_t i;
 
-    if (!r)
-        return;
     for (i = 0; i < r->n; i++) {
         const tee_dst *d = &t->d[i];
         if (r->dead[i])

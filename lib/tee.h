@@ -10,7 +10,8 @@
 
 #include "base.h"
 
-struct whelk_tees; /* private to tee.c */
+struct whelk_tees;   /* a pipeline's tee list, private to tee.c */
+struct whelk_teerun; /* one run's open destinations, private to tee.c */
 
 /* pipeline.c: free the tee list of a pipeline (NULL is fine). */
 WHELK_INTERNAL void whelk__tees_free(struct whelk_tees *t);
@@ -20,16 +21,20 @@ WHELK_INTERNAL void whelk__tees_free(struct whelk_tees *t);
 WHELK_INTERNAL struct whelk_tees *whelk__tees_dup(const struct whelk_tees *t,
                                                   int *bad);
 
-/* run.c: open the run's tee destinations (before spawning).  NULL when
- * all is well (pr->tee set when there are tees), or the error. */
-WHELK_INTERNAL whelk_error *whelk__tee_start(whelk_proc *pr);
+/* run.c: open the tee destinations of a run of p (before spawning) into
+ * *run (left NULL when p has none).  NULL when all is well, or the error;
+ * *run then holds what was opened, for whelk__tee_free.  p must outlive
+ * *run. */
+WHELK_INTERNAL whelk_error *whelk__tee_start(const whelk_pipeline *p,
+                                             struct whelk_teerun **run);
 
 /* pump.c: bytes read from the last stage's stdout (raw, before decoding);
  * eof: the stream ended (its fed pipelines get end of file). */
-WHELK_INTERNAL void whelk__tee_copy(whelk_proc *pr, const char *data,
+WHELK_INTERNAL void whelk__tee_copy(struct whelk_teerun *r, const char *data,
                                     size_t len, int eof);
 
-/* run.c: close what the run opened for its tees. */
-WHELK_INTERNAL void whelk__tee_free(whelk_proc *pr);
+/* run.c: close what the run opened for its tees and free r (NULL is
+ * fine). */
+WHELK_INTERNAL void whelk__tee_free(struct whelk_teerun *r);
 
 #endif /* WHELK_TEE_H */

@@ -9,21 +9,28 @@
  * named while another stage failed; SIGPIPE in the last stage, whose
  * reader is outside the pipeline, is a failure like any other signal.
  */
+#include "verdict.h"
 #include "buf.h"
 #include "names.h"
 #include "result.h"
 #include "errors.h"
 #include "quote.h"
-#include "proc.h"
 #include "builder.h"
-#include "remote.h"
-#include "plan.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* What the verdict is reached from (whelk__verdict's arguments). */
+typedef struct verdict {
+    const whelk_pipeline *p;
+    const whelk_result *r; /* every stage's status */
+    const whelk_buf *tails;
+    int host_head;
+    size_t n;
+} verdict;
 
 static int code_ok(const whelk_cmd *c, int code)
 {
@@ -41,22 +48,22 @@ static int code_ok(const whelk_cmd *c, int code)
  * stage that failed on its own.  A stage killed by SIGPIPE before the last
  * one failed only because a reader after it quit: that is no failure when
  * the stages after it succeeded, and their failure when they did not. */
-static size_t cause(const whelk_proc *pr)
+static size_t cause(const verdict *v)
 {
-    size_t i, n = pr->n, blame = WHELK_NO_STAGE;
+    size_t i, n = v->n, blame = WHELK_NO_STAGE;
 
     for (i = n; i-- > 0;) {
-        const whelk_status *st = &pr->result->st[i];
-        int ok = st->sig == 0 && code_ok(pr->p->cmds[i], st->code);
+        const whelk_status *st = &v->r->st[i];
+        int ok = st->sig == 0 && code_ok(v->p->cmds[i], st->code);
         /* the host that stopped pulling is the last stage's reader */
-        if (!ok && !(st->sig == SIGPIPE && (i < n - 1 || pr->host_head)))
+        if (!ok && !(st->sig == SIGPIPE && (i < n - 1 || v->host_head)))
             blame = i;
     }
     return blame;
 }
 
 /* The last WHELK_TAIL_LINES lines of a stage's captured stderr. */
-static const char *tail_text(whelk_buf *t, size_t *len)
+static const char *tail_text(const whelk_buf *t, size_t *len)
 {
     size_t n, lines = 0;
 
@@ -77,20 +84,20 @@ static const char *tail_text(whelk_buf *t, size_t *len)
     return t->data + n;
 }
 
-static whelk_error *status_error(whelk_proc *pr, size_t i)
+static whelk_error *status_error(const verdict *v, size_t i)
 {
-    const whelk_status *st = &pr->result->st[i];
-    char *cmd = whelk__cmd_string(pr->p->cmds[i]);
+    const whelk_status *st = &v->r->st[i];
+    char *cmd = whelk__cmd_string(v->p->cmds[i]);
     char where[64];
     whelk_buf msg = {0};
     size_t tlen;
-    const char *tail = tail_text(&pr->tails[i], &tlen);
+    const char *tail = tail_text(&v->tails[i], &tlen);
     whelk_error *e;
 
     if (!cmd)
         return (whelk_error *)&whelk__nomem_error;
     if (whelk__buf_printf(&msg, "`%s`%s", cmd,
-                          whelk__stage_label(where, sizeof where, i, pr->n)) <
+                          whelk__stage_label(where, sizeof where, i, v->n)) <
             0 ||
         (st->sig ? whelk__buf_printf(&msg, " was killed by signal %d (SIG%s)",
                                      st->sig, whelk__signame(st->sig))
@@ -115,9 +122,9 @@ static whelk_error *status_error(whelk_proc *pr, size_t i)
     return e;
 }
 
-static whelk_error *unknown_status(whelk_proc *pr, size_t i)
+static whelk_error *unknown_status(const verdict *v, size_t i)
 {
-    char *cmd = whelk__cmd_string(pr->p->cmds[i]);
+    char *cmd = whelk__cmd_string(v->p->cmds[i]);
     whelk_error *e = whelk__error_new(
         WHELK_E_IO, ECHILD, i, NULL,
         "the exit status of `%s` is unavailable: it was reaped outside "
@@ -127,33 +134,28 @@ static whelk_error *unknown_status(whelk_proc *pr, size_t i)
     return whelk__error_take_command(e, cmd);
 }
 
-whelk_error *whelk__verdict(whelk_proc *pr)
+whelk_error *whelk__verdict(const whelk_pipeline *p, whelk_result **r,
+                            whelk_error *fail, const whelk_buf *tails,
+                            int host_head)
 {
-    whelk_error *e = NULL;
+    verdict v = {p, *r, tails, host_head, (*r)->n};
+    whelk_error *e = fail;
     size_t i;
 
-    if (pr->remote)
-        whelk__remote_settle(pr);
-    for (i = 0; i < pr->n; i++)
-        pr->result->st[i] = pr->stages[i].st;
-    if (pr->fail) {
-        e = pr->fail;
-        pr->fail = NULL;
-    }
-    for (i = 0; !e && i < pr->n; i++)
-        if (!pr->result->st[i].known)
-            e = unknown_status(pr, i);
-    if (!e && pr->p->check && (i = cause(pr)) != WHELK_NO_STAGE)
-        e = status_error(pr, i);
+    for (i = 0; !e && i < v.n; i++)
+        if (!v.r->st[i].known)
+            e = unknown_status(&v, i);
+    if (!e && p->check && (i = cause(&v)) != WHELK_NO_STAGE)
+        e = status_error(&v, i);
     if (!e)
         return NULL;
     if (e == &whelk__nomem_error)
         return e;
-    if (e->stage < pr->n) {
-        e->exit_code = pr->result->st[e->stage].code;
-        e->sig = pr->result->st[e->stage].sig;
+    if (e->stage < v.n) {
+        e->exit_code = v.r->st[e->stage].code;
+        e->sig = v.r->st[e->stage].sig;
     }
-    e->result = pr->result;
-    pr->result = NULL;
+    e->result = *r;
+    *r = NULL;
     return e;
 }
