@@ -14,6 +14,14 @@
  * that holds an earlier run with the same options, how far each ratio
  * moved since (issue 15: two runs in a row within ±10 %).
  *
+ * Ratios are paired: a row's ratio to another row of its section is the
+ * median over the rounds of (row's value in round k) / (other row's value
+ * in round k), shown with the largest distance of a round's ratio from
+ * that median; the goals and the run-to-run comparison use it.  Where two
+ * rows do not have a value for each of the same rounds it falls back to
+ * the ratio of the medians, marked "(medians)".  Medians, min-max and the
+ * spread of the rows' own figures are over the rounds as before.
+ *
  *   whelk-bench [--rounds N] [--quick] [--only SECTION,...] [--ratios FILE]
  *
  * The streaming sections (capture, lines, pipeline, e2e) run every peer in
@@ -1151,7 +1159,8 @@ typedef struct peer {
     const char *argv[MAXARGS]; /* argv[0] NULL: skipped */
     const char *skip;          /* why it is skipped */
     int place;                 /* index into places[], -1: not pinned */
-    double v[MAXR];
+    double v[MAXR]; /* the values, in the order of the rounds */
+    int rd[MAXR];   /* the round each value was measured in */
     int nv;
     char err[256];
     double med, min, max;
@@ -1393,6 +1402,7 @@ static void run_section(section *s)
                         p->place >= 0 ? places[p->place].label : "", p->err);
                 continue;
             }
+            p->rd[p->nv] = r;
             p->v[p->nv++] = v;
             fprintf(stderr, "   round %d/%d  %-44s %-8s %10.4g %s\n", r + 1,
                     s->rounds, p->label,
@@ -1457,6 +1467,75 @@ static const char *spread_cell(const peer *p)
     return b;
 }
 
+/*
+ * The ratio of row a to row b of one section, paired by round (issue 15):
+ * every round runs every peer once, so a's value of round k over b's value
+ * of round k is one ratio measured under that round's conditions, and the
+ * row's ratio is the median of these per-round ratios, with their spread
+ * (the largest distance of a round's ratio from that median, in % of it).
+ * Where a and b do not have a value for each of the same rounds, pairing is
+ * impossible and the ratio falls back to the ratio of the medians (paired
+ * 0, spread -1).  Never call it with rows of two sections: their rounds are
+ * not the same rounds.
+ */
+typedef struct pratio {
+    double r;      /* median of the per-round ratios, or of the medians */
+    double spread; /* % of r; -1 when not paired */
+    int paired;
+} pratio;
+
+static pratio pair_ratio(const peer *a, const peer *b)
+{
+    pratio q = {a->med / b->med, -1, 0};
+    double x[MAXR], up, down;
+    int i, j;
+
+    if (a->nv != b->nv || a->nv < 1)
+        return q;
+    for (i = 0; i < a->nv; i++) {
+        for (j = 0; j < b->nv && b->rd[j] != a->rd[i]; j++)
+            ;
+        if (j == b->nv)
+            return q;
+        x[i] = a->v[i] / b->v[j];
+    }
+    qsort(x, (size_t)a->nv, sizeof *x, cmp_double);
+    q.r = a->nv % 2 ? x[a->nv / 2] : (x[a->nv / 2 - 1] + x[a->nv / 2]) / 2;
+    up = x[a->nv - 1] / q.r - 1;
+    down = 1 - x[0] / q.r;
+    q.spread = (up > down ? up : down) * 100;
+    q.paired = 1;
+    return q;
+}
+
+/* A ratio cell: "1.23x ±4%" paired ("!" over ±15 %, like a row's
+ * spread), "1.23x (medians)" when not. */
+static const char *pratio_cell(const pratio *q)
+{
+    static char bufs[4][48];
+    static int k;
+    char *b = bufs[k++ % 4];
+
+    if (q->paired)
+        snprintf(b, 48, "%s ±%.0f%%%s", ratio(q->r), q->spread,
+                 q->spread > SPREAD_WARN ? " !" : "");
+    else
+        snprintf(b, 48, "%s (medians)", ratio(q->r));
+    return b;
+}
+
+/* The paired ratio cell of row p to the reference row ref: "1.00x" for
+ * the reference itself. */
+static const char *ref_cell(const peer *p, const peer *ref)
+{
+    pratio q;
+
+    if (p == ref)
+        return "1.00x";
+    q = pair_ratio(p, ref);
+    return pratio_cell(&q);
+}
+
 /* A row whose spread is over ±15 %: a warning under the table, on
  * standard error and in the summary, so that nobody quotes it.  1 if it
  * warned. */
@@ -1478,18 +1557,24 @@ static int check_spread(const section *s, const peer *p)
 /* ------------------------------------------------ run-to-run comparison */
 
 /*
- * Every ratio of a row to its section's reference (medians) is kept, and
- * at the end written to a file (--ratios FILE; `make bench` uses
- * bench/last-ratios.tsv in the build tree).  When that file already holds
- * a run made with the same options, the new ratios are compared with it
- * first: `make bench` twice in a row says whether every ratio reproduced
- * within ±10 % (issue 15).  The file is tab-separated text: a header
- * "# options\tdate", then "section\tplacement\trow\tratio" lines.
+ * Every ratio of a row to its section's reference (paired, see pair_ratio)
+ * is kept, and at the end written to a file (--ratios FILE; `make bench`
+ * uses bench/last-ratios.tsv in the build tree).  When that file already
+ * holds a run made with the same options, the new ratios are compared with
+ * it first: `make bench` twice in a row says whether every ratio
+ * reproduced within ±10 % (issue 15).  The file is tab-separated text: a
+ * header "# format 2\toptions\tdate", then lines
+ * "section\tplacement\trow\tpaired|medians\tratio\tspread\tratio of bests".
+ * Format 1 (a header "# options\tdate", ratios of medians) is another
+ * statistic: such a file counts as no previous run.  Bump RATIOS_FORMAT
+ * whenever the statistic or the columns change.
  */
 #define REPRO 10.0
+#define RATIOS_FORMAT "format 2"
 typedef struct kept {
     char key[32], place[32], label[128];
-    double r, rb; /* ratio of the medians, of the best runs */
+    double r, sp, rb; /* paired ratio and its spread, ratio of the bests */
+    int paired;       /* 0: r is the ratio of the medians, sp -1 */
 } kept;
 static kept ratios_now[256], ratios_then[256];
 static int nnow, nthen;
@@ -1503,6 +1588,7 @@ static double best(const section *s, const peer *p);
 static void keep_ratio(const section *s, const peer *p, const peer *ref)
 {
     kept *k;
+    pratio pr;
 
     if (nnow >= 256)
         return;
@@ -1511,7 +1597,10 @@ static void keep_ratio(const section *s, const peer *p, const peer *ref)
     snprintf(k->place, sizeof k->place, "%s",
              p->place >= 0 ? places[p->place].label : "-");
     snprintf(k->label, sizeof k->label, "%s", p->label);
-    k->r = p->med / ref->med;
+    pr = pair_ratio(p, ref);
+    k->r = pr.r;
+    k->sp = pr.spread;
+    k->paired = pr.paired;
     k->rb = best(s, p) / best(s, ref);
 }
 
@@ -1523,16 +1612,24 @@ static void read_ratios(void)
 
     if (!ratios_path || !(f = fopen(ratios_path, "r")))
         return;
-    if (fgets(line, sizeof line, f) && strncmp(line, "# ", 2) == 0) {
-        char *tab = strchr(line, '\t');
-        line[strcspn(line, "\n")] = '\0';
+    if (!fgets(line, sizeof line, f) ||
+        strncmp(line, "# " RATIOS_FORMAT "\t", strlen(RATIOS_FORMAT) + 3)) {
+        snprintf(then_date, sizeof then_date,
+                 "an older whelk-bench's file: ratios of medians, not paired "
+                 "ratios, not compared");
+        fclose(f);
+        return;
+    }
+    line[strcspn(line, "\n")] = '\0';
+    {
+        char *opts = line + strlen(RATIOS_FORMAT) + 3;
+        char *tab = strchr(opts, '\t');
         if (tab) {
             *tab = '\0';
             snprintf(then_date, sizeof then_date, "%s", tab + 1);
         }
-        if (strcmp(line + 2, options) != 0) {
-            snprintf(then_date, sizeof then_date, "other options: %s",
-                     line + 2);
+        if (strcmp(opts, options) != 0) {
+            snprintf(then_date, sizeof then_date, "other options: %s", opts);
             fclose(f);
             return;
         }
@@ -1541,14 +1638,17 @@ static void read_ratios(void)
         kept *k = &ratios_then[nthen];
         char *a = strtok(line, "\t"), *b = strtok(NULL, "\t"),
              *c = strtok(NULL, "\t"), *d = strtok(NULL, "\t"),
-             *e = strtok(NULL, "\t\n");
-        if (!a || !b || !c || !d || !e)
+             *e = strtok(NULL, "\t"), *g = strtok(NULL, "\t"),
+             *h = strtok(NULL, "\t\n");
+        if (!a || !b || !c || !d || !e || !g || !h)
             continue;
         snprintf(k->key, sizeof k->key, "%s", a);
         snprintf(k->place, sizeof k->place, "%s", b);
         snprintf(k->label, sizeof k->label, "%s", c);
-        k->r = strtod(d, NULL);
-        k->rb = strtod(e, NULL);
+        k->paired = strcmp(d, "paired") == 0;
+        k->r = strtod(e, NULL);
+        k->sp = strtod(g, NULL);
+        k->rb = strtod(h, NULL);
         nthen++;
     }
     fclose(f);
@@ -1566,17 +1666,31 @@ static void write_ratios(const char *date)
                 strerror(errno));
         return;
     }
-    fprintf(f, "# %s\t%s\n", options, date);
+    fprintf(f, "# %s\t%s\t%s\n", RATIOS_FORMAT, options, date);
     for (i = 0; i < nnow; i++)
-        fprintf(f, "%s\t%s\t%s\t%.6g\t%.6g\n", ratios_now[i].key,
-                ratios_now[i].place, ratios_now[i].label, ratios_now[i].r,
-                ratios_now[i].rb);
+        fprintf(f, "%s\t%s\t%s\t%s\t%.6g\t%.3g\t%.6g\n", ratios_now[i].key,
+                ratios_now[i].place, ratios_now[i].label,
+                ratios_now[i].paired ? "paired" : "medians", ratios_now[i].r,
+                ratios_now[i].sp, ratios_now[i].rb);
     fclose(f);
+}
+
+/* A kept ratio as a cell: its paired spread, or "(medians)". */
+static const char *kept_cell(const kept *k)
+{
+    pratio q;
+
+    q.r = k->r;
+    q.spread = k->sp;
+    q.paired = k->paired;
+    return pratio_cell(&q);
 }
 
 static void print_comparison(void)
 {
-    int i, j, n = 0, bad = 0, badb = 0;
+    static char missed[4096];
+    size_t len = 0;
+    int i, j, n = 0, bad = 0, badb = 0, other = 0;
 
     printf("\n### Reproducibility: ratios against the previous run\n\n");
     if (!ratios_path) {
@@ -1590,37 +1704,66 @@ static void print_comparison(void)
                then_date[0] ? ")" : "");
         return;
     }
-    printf("Each ratio (a row's median over its reference row's median) "
-           "against the same ratio in the previous run with the same options "
-           "(%s, %s).  Goal of issue 15: every one within ±%.0f%%.\n\n",
+    printf("Each row's paired ratio to its reference row (the median over "
+           "the rounds of the two rows' ratio in the same round, ± the "
+           "largest distance of a round's ratio from it) against the same "
+           "ratio in the previous run with the same options (%s, %s), and "
+           "the same for the ratio of the best runs.  Goal of issue 15: "
+           "every one within ±%.0f%%.\n\n",
            ratios_path, then_date, REPRO);
     printf("| section | placement | row | previous | this run | change | "
            "change of the bests |\n");
     printf("|---|---|---|---:|---:|---:|---:|\n");
+    missed[0] = '\0';
     for (i = 0; i < nnow; i++)
         for (j = 0; j < nthen; j++) {
             const kept *a = &ratios_now[i], *b = &ratios_then[j];
             double d, db;
+            int miss;
             if (strcmp(a->key, b->key) || strcmp(a->place, b->place) ||
                 strcmp(a->label, b->label))
                 continue;
-            d = (a->r / b->r - 1) * 100;
             db = (a->rb / b->rb - 1) * 100;
+            if (a->paired != b->paired) {
+                /* two different statistics: not a comparison */
+                other++;
+                printf("| %s | %s | %s | %s | %s | not compared | |\n",
+                       a->key, a->place, a->label, kept_cell(b), kept_cell(a));
+                break;
+            }
+            d = (a->r / b->r - 1) * 100;
+            miss = d > REPRO || d < -REPRO;
             n++;
-            bad += d > REPRO || d < -REPRO;
+            bad += miss;
             badb += db > REPRO || db < -REPRO;
             printf("| %s | %s | %s | %s | %s | %+.1f%%%s | %+.1f%%%s |\n",
-                   a->key, a->place, a->label, ratio(b->r), ratio(a->r), d,
-                   d > REPRO || d < -REPRO ? " !" : "", db,
+                   a->key, a->place, a->label, kept_cell(b), kept_cell(a), d,
+                   miss ? " !" : "", db,
                    db > REPRO || db < -REPRO ? " !" : "");
+            if (miss && len < sizeof missed) {
+                int placed = strcmp(a->place, "-") != 0;
+                len += (size_t)snprintf(missed + len, sizeof missed - len,
+                                        "%s%s%s%s%s: %s %+.1f%%",
+                                        bad > 1 ? "; " : "", a->key,
+                                        placed ? " (" : "",
+                                        placed ? a->place : "",
+                                        placed ? ")" : "", a->label, d);
+            }
             break;
         }
-    printf("\n%d of %d ratios of medians within ±%.0f%% of the previous run "
-           "(%d of %d ratios of the best runs)%s\n",
-           n - bad, n, REPRO, n - badb, n,
-           bad ? "; the ones marked ! are not: a noisy machine or a real "
-                 "change."
-               : ".");
+    printf("\n%d of %d paired ratios within ±%.0f%% of the previous run "
+           "(%d of %d ratios of the best runs)",
+           n - bad, n, REPRO, n - badb, n);
+    if (other)
+        printf("; %d not compared (paired in one run, a ratio of medians in "
+               "the other)",
+               other);
+    if (bad)
+        printf(".  Not within ±%.0f%% (a noisy machine or a real "
+               "change): %s.\n",
+               REPRO, missed);
+    else
+        printf(".\n");
 }
 
 static void print_placed(const section *s)
@@ -1645,7 +1788,7 @@ static void print_placed(const section *s)
                 printf(" FAILED | %s | |", p->err);
             else
                 printf(" %s | %s | %s |", num(p->med), spread_cell(p),
-                       ok(ref) ? ratio(p->med / ref->med) : "-");
+                       ok(ref) ? ref_cell(p, ref) : "-");
             if (ok(p) && ok(ref) && i != s->ref)
                 keep_ratio(s, p, ref);
         }
@@ -1672,7 +1815,7 @@ static void print_steps(const section *s)
             continue;
         }
         printf("| %s | %s | %s | %s |", p->label, num(p->med), spread_cell(p),
-               ok(ref) ? ratio(p->med / ref->med) : "-");
+               ok(ref) ? ref_cell(p, ref) : "-");
         if (above && ok(above))
             printf(" %+.1f |\n", p->med - above->med);
         else
@@ -1708,14 +1851,14 @@ static void print_plain(const section *s)
         }
         printf("| %s | %s | %s | ", p->label, num(p->med), spread_cell(p));
         if (ok(ref))
-            printf("%s | %s |", ratio(p->med / ref->med),
+            printf("%s | %s |", ref_cell(p, ref),
                    ratio(best(s, p) / best(s, ref)));
         else
             printf("- | - |");
         if (ok(ref) && i != s->ref)
             keep_ratio(s, p, ref);
         if (ok(m) && i != s->main)
-            printf(" %s |\n", ratio(m->med / p->med));
+            printf(" %s |\n", ratio(pair_ratio(m, p).r));
         else
             printf(" |\n");
     }
@@ -1748,6 +1891,9 @@ static void print_section(const section *s)
            s->unit, s->rounds,
            s->sense == TIME ? "Lower is better; ratios are of times"
                             : "Higher is better; ratios are of rates");
+    printf("  A ratio is paired: the median over the rounds of the row's "
+           "value over the other row's value in the same round, ± the "
+           "largest distance of a round's ratio from it.");
     if (s->placed && nplaces > 1)
         printf("  Placements: %s; %s.", places[0].detail, places[1].detail);
     else if (s->placed)
@@ -1769,8 +1915,9 @@ static void print_section(const section *s)
     fflush(stdout);
 }
 
-/* A goal on the ratio a/b of two rows' medians (or on a's median alone
- * when b is NULL): le != 0 means measured <= target passes. */
+/* A goal on the paired ratio a/b of two rows of the section being run (or
+ * on a's median alone when b is NULL): le != 0 means measured <= target
+ * passes. */
 static void add_goal(const char *what, const peer *a, const peer *b,
                      double target, int le, const char *unit)
 {
@@ -1788,9 +1935,20 @@ static void add_goal(const char *what, const peer *a, const peer *b,
                         : (b->skip ? "peer skipped" : "peer failed"));
         return;
     }
-    v = b ? a->med / b->med : a->med;
+    if (b) {
+        pratio q = pair_ratio(a, b);
+        v = q.r;
+        if (q.paired)
+            snprintf(g->measured, sizeof g->measured, "%.3g%s ±%.0f%%%s", v,
+                     unit, q.spread, q.spread > SPREAD_WARN ? " !" : "");
+        else
+            snprintf(g->measured, sizeof g->measured, "%.3g%s (medians)", v,
+                     unit);
+    } else {
+        v = a->med;
+        snprintf(g->measured, sizeof g->measured, "%.3g%s", v, unit);
+    }
     bv = b ? best(&sec, a) / best(&sec, b) : best(&sec, a);
-    snprintf(g->measured, sizeof g->measured, "%.3g%s", v, unit);
     snprintf(g->bestof, sizeof g->bestof, "%.3g%s", bv, unit);
     g->state = le ? v <= target : v >= target;
     if (g->state)
@@ -1804,9 +1962,14 @@ static void print_goals(void)
 {
     int i;
 
-    printf("\n### Goals of issues 6 and 15 (ratios of medians, measured side by "
+    printf("\n### Goals of issues 6 and 15 (paired ratios, measured side by "
            "side)\n\n");
-    printf("| goal | medians | bests | target | result (on medians) |\n");
+    printf("A ratio goal is judged on the paired ratio: the median over the "
+           "rounds of the two rows' ratio in the same round (± the largest "
+           "distance of a round's ratio from it); a goal on one row on its "
+           "median.\n\n");
+    printf("| goal | measured | bests | target | result (on the measured) "
+           "|\n");
     printf("|---|---:|---:|---:|---|\n");
     for (i = 0; i < ngoals; i++)
         printf("| %s | %s | %s | %s | %s |\n", goals[i].what,
