@@ -122,10 +122,10 @@ int whelk__filters_start(whelk_proc *pr)
         f->in_fd = f->out_fd = -1;
         if (!(f->inbuf = whelk__malloc(FILTER_READ)))
             return ENOMEM;
-        f->in_fd = take_fd(pr->plan->child_fds[i][0]);
+        f->in_fd = take_fd(whelk__plan_fds(pr->plan, i)[0]);
         if (f->in_fd < 0)
             return errno;
-        f->out_fd = take_fd(pr->plan->child_fds[i][1]);
+        f->out_fd = take_fd(whelk__plan_fds(pr->plan, i)[1]);
         if (f->out_fd < 0)
             return errno;
         /* the pipes the run made are the filter's alone: non-blocking; a

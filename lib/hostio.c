@@ -22,6 +22,7 @@
 #include "errors.h"
 #include "names.h"
 #include "plan.h"
+#include "stream.h"
 #include "proc_body.h"
 
 #include <errno.h>
@@ -97,13 +98,15 @@ static struct whelk_host *host(whelk_proc *pr)
 
 static whelk_stream *pull_stream(const whelk_proc *pr)
 {
-    size_t i;
+    size_t i, ns;
+    whelk_stream *st;
 
     if (!pr->plan)
         return NULL;
-    for (i = 0; i < pr->plan->nstreams; i++)
-        if (pr->plan->streams[i].pull)
-            return &pr->plan->streams[i];
+    st = whelk__plan_streams(pr->plan, &ns);
+    for (i = 0; i < ns; i++)
+        if (st[i].pull)
+            return &st[i];
     return NULL;
 }
 
@@ -163,23 +166,16 @@ int whelk__host_feed_fd(const whelk_proc *pr)
 
     if (!h || !(h->feeding || h->out_off < h->out.len))
         return -1;
-    return pr->plan->in_fd;
-}
-
-static void close_in(whelk_proc *pr)
-{
-    if (pr->plan->in_fd >= 0) {
-        whelk__proc_close_fd(pr, pr->plan->in_fd);
-        pr->plan->in_fd = -1;
-    }
+    return whelk__plan_in_fd(pr->plan);
 }
 
 /* Write what is left of encoded bytes; -1 (errno) when stdin broke. */
 static int flush_out(whelk_proc *pr, struct whelk_host *h)
 {
     while (h->out_off < h->out.len) {
-        ssize_t n = whelk__write_nosigpipe(
-            pr->plan->in_fd, h->out.data + h->out_off, h->out.len - h->out_off);
+        ssize_t n = whelk__write_nosigpipe(whelk__plan_in_fd(pr->plan),
+                                           h->out.data + h->out_off,
+                                           h->out.len - h->out_off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
@@ -188,14 +184,14 @@ static int flush_out(whelk_proc *pr, struct whelk_host *h)
             /* EPIPE: the first stage stopped reading */
             h->broken = 1;
             h->out.len = h->out_off = 0;
-            close_in(pr);
+            whelk__proc_close_stdin(pr);
             return -1;
         }
         h->out_off += (size_t)n;
     }
     h->out.len = h->out_off = 0;
     if (h->closing)
-        close_in(pr);
+        whelk__proc_close_stdin(pr);
     return 0;
 }
 
@@ -234,12 +230,13 @@ static void stop_feed(whelk_proc *pr)
 {
     struct whelk_host *h = pr->host;
 
-    if (!pr->plan || !pr->plan->feed || pr->plan->in_fd < 0)
+    if (!pr->plan || !whelk__plan_feed(pr->plan) ||
+        whelk__plan_in_fd(pr->plan) < 0)
         return;
     if (h && h->out_off < h->out.len)
         h->closing = 1; /* the loop writes what was taken, then closes */
     else
-        close_in(pr);
+        whelk__proc_close_stdin(pr);
 }
 
 void whelk__host_detach(whelk_proc *pr)
@@ -586,7 +583,7 @@ static int feed_begin(whelk_proc *pr, struct whelk_host **hp)
 {
     struct whelk_host *h;
 
-    if (!pr || pr->in_loop || !pr->plan || !pr->plan->feed) {
+    if (!pr || pr->in_loop || !pr->plan || !whelk__plan_feed(pr->plan)) {
         errno = EINVAL;
         return -1;
     }
@@ -596,7 +593,7 @@ static int feed_begin(whelk_proc *pr, struct whelk_host **hp)
         errno = EBADF;
         return -1;
     }
-    if (h->broken || pr->plan->in_fd < 0) {
+    if (h->broken || whelk__plan_in_fd(pr->plan) < 0) {
         errno = EPIPE;
         return -1;
     }
@@ -610,7 +607,8 @@ static int has_room(whelk_proc *pr, size_t arg)
     const struct whelk_host *h = pr->host;
 
     (void)arg;
-    return pr->plan->in_fd < 0 || (h->room && h->out_off == h->out.len);
+    return whelk__plan_in_fd(pr->plan) < 0 ||
+           (h->room && h->out_off == h->out.len);
 }
 
 /* Wait for room in stdin (pumping output into the pull meanwhile). */
@@ -622,7 +620,7 @@ static int feed_wait(whelk_proc *pr, struct whelk_host *h, int timeout_ms)
     h->feeding = h->pulling = 1;
     rc = pump_until(pr, has_room, 0, timeout_ms);
     h->feeding = h->pulling = 0;
-    if (rc == 0 && pr->plan->in_fd < 0) {
+    if (rc == 0 && whelk__plan_in_fd(pr->plan) < 0) {
         errno = EPIPE;
         return -1;
     }
@@ -740,14 +738,14 @@ ssize_t whelk_proc_write(whelk_proc *pr, const void *data, size_t n,
                     return -1;
                 return k;
             }
-            k = whelk__write_nosigpipe(pr->plan->in_fd, data, n);
+            k = whelk__write_nosigpipe(whelk__plan_in_fd(pr->plan), data, n);
             if (k >= 0)
                 return k;
             if (errno == EINTR)
                 continue;
             if (errno != EAGAIN) {
                 h->broken = 1;
-                close_in(pr);
+                whelk__proc_close_stdin(pr);
                 errno = EPIPE;
                 return -1;
             }
@@ -758,7 +756,7 @@ ssize_t whelk_proc_write(whelk_proc *pr, const void *data, size_t n,
         }
         if (feed_wait(pr, h, left) < 0)
             return -1;
-        if (h->broken || pr->plan->in_fd < 0) {
+        if (h->broken || whelk__plan_in_fd(pr->plan) < 0) {
             errno = EPIPE;
             return -1;
         }
@@ -770,7 +768,7 @@ int whelk_proc_close_stdin(whelk_proc *pr)
     struct whelk_host *h;
     int incomplete;
 
-    if (!pr || pr->in_loop || !pr->plan || !pr->plan->feed) {
+    if (!pr || pr->in_loop || !pr->plan || !whelk__plan_feed(pr->plan)) {
         errno = EINVAL;
         return -1;
     }
@@ -781,13 +779,13 @@ int whelk_proc_close_stdin(whelk_proc *pr)
     h->closed = 1;
     incomplete = h->ncarry != 0;
     h->ncarry = 0;
-    if (h->out_off < h->out.len && pr->plan->in_fd >= 0) {
+    if (h->out_off < h->out.len && whelk__plan_in_fd(pr->plan) >= 0) {
         (void)flush_out(pr, h);
         h->closing = 1; /* the loop writes the rest, then closes */
         if (h->out_off == h->out.len)
-            close_in(pr);
+            whelk__proc_close_stdin(pr);
     } else {
-        close_in(pr);
+        whelk__proc_close_stdin(pr);
     }
     if (incomplete) {
         errno = EILSEQ; /* the last bytes written were half a character */
@@ -844,7 +842,7 @@ FILE *whelk_proc_stdin_stream(whelk_proc *pr)
 {
     cookie_io_functions_t io = {NULL, stdin_write, NULL, stdin_close};
 
-    if (!pr || !pr->plan || !pr->plan->feed) {
+    if (!pr || !pr->plan || !whelk__plan_feed(pr->plan)) {
         errno = EINVAL;
         return NULL;
     }

@@ -11,6 +11,7 @@
  *   errors.h    whelk_error, errno rule    quote.h    commands as sh text
  *   decode.h    bytes -> UTF-8 (opaque)    lines.h    text -> lines
  *   plan.h      one attempt's plan         spawner.h  start one stage
+ *   stream.h    an output the host reads
  *   proc.h      the run handle, its loop
  *   proc_body.h the handle's body          verdict.h  statuses -> outcome
  * and the headers of the later modules (sys.h, stop.h, tee.h, filter.h,
@@ -31,6 +32,7 @@
 #include "lines.h"
 #include "names.h"
 #include "plan.h"
+#include "stream.h"
 #include "proc.h"
 #include "proc_body.h"
 #include "quote.h"

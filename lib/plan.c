@@ -4,6 +4,7 @@
  * build environments, open redirection files, make the pipes and the
  * streams the host will read.  Any failure releases what was taken and
  * is reported as an error naming what went wrong; nothing is spawned.
+ * The plan's body is private to this file (plan.h offers accessors).
  */
 #include "alloc.h"
 #include "buf.h"
@@ -14,6 +15,7 @@
 #include "decode.h"
 #include "lines.h"
 #include "plan.h"
+#include "stream.h"
 #include "redir.h"
 #include "childsetup.h"
 #include "sys.h"
@@ -31,6 +33,24 @@
 extern char **environ;
 
 #define DEFAULT_PATH "/bin:/usr/bin"
+
+/* Everything made for one attempt before spawning. */
+struct whelk_plan {
+    size_t n;
+    char **paths;        /* resolved program path per stage */
+    char ***envp;        /* per stage: NULL = the host's environ */
+    int (*child_fds)[3]; /* per stage: parent fds to install as 0, 1, 2 */
+    int *owned;          /* fds the plan opened, closed after spawning */
+    size_t nowned, ownedcap;
+    whelk_stream *streams;
+    size_t nstreams;
+    int in_fd;         /* our write end for stdin bytes, or -1 */
+    whelk_buf in_data; /* encoded stdin bytes (owned copy if converted) */
+    const unsigned char *in_ptr;
+    size_t in_len;
+    int feed; /* WHELK_FEED: in_fd is written by the host (hostio.c) */
+    struct whelk_child_setup **setups; /* per stage, or NULL (childsetup.h) */
+};
 
 /* ------------------------------------------------------------ PATH search */
 
@@ -882,4 +902,62 @@ void whelk__plan_free(whelk_plan *pl)
     free(pl->child_fds);
     free(pl->streams);
     free(pl);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+const char *whelk__plan_path(const whelk_plan *pl, size_t i)
+{
+    return pl->paths[i];
+}
+
+char **whelk__plan_envp(const whelk_plan *pl, size_t i)
+{
+    return pl->envp[i];
+}
+
+const int *whelk__plan_fds(const whelk_plan *pl, size_t i)
+{
+    return pl->child_fds[i];
+}
+
+const struct whelk_child_setup *whelk__plan_setup(const whelk_plan *pl,
+                                                  size_t i)
+{
+    return pl->setups ? pl->setups[i] : NULL;
+}
+
+whelk_stream *whelk__plan_streams(whelk_plan *pl, size_t *n)
+{
+    *n = pl->nstreams;
+    return pl->streams;
+}
+
+int whelk__plan_stream_fd(const whelk_plan *pl, size_t i)
+{
+    return pl->streams[i].fd;
+}
+
+int whelk__plan_in_fd(const whelk_plan *pl)
+{
+    return pl->in_fd;
+}
+
+int whelk__plan_feed(const whelk_plan *pl)
+{
+    return pl->feed;
+}
+
+const unsigned char *whelk__plan_in_bytes(const whelk_plan *pl, size_t *len)
+{
+    *len = pl->in_len;
+    return pl->in_ptr;
+}
+
+int whelk__plan_take_in_fd(whelk_plan *pl)
+{
+    int fd = pl->in_fd;
+
+    pl->in_fd = -1;
+    return fd;
 }

@@ -1,47 +1,22 @@
 /*
  * plan.h -- what one attempt is made of before spawning (plan.c): the
- * resolved paths, environments, descriptors and the streams the loop reads.
- * plan.c opens every descriptor in it; the loop (pump.c) closes the
- * streams' read ends and the stdin write end through whelk__proc_close_fd.
+ * resolved paths, environments, descriptors and the streams the loop reads
+ * (stream.h).  The plan is opaque outside plan.c: the spawner (run.c), the
+ * loop (pump.c) and the modules that drive it read it through the
+ * accessors below.  plan.c opens every descriptor in it; the loop closes
+ * the streams' read ends and the stdin write end through
+ * whelk__proc_close_fd.
  */
 #ifndef WHELK_PLAN_H
 #define WHELK_PLAN_H
 
-#include "decode.h"
-#include "lines.h"
+#include "base.h"
 
-/* One output the host reads. */
-typedef struct whelk_stream {
-    int fd;       /* our read end, -1 when closed */
-    size_t stage; /* the writer */
-    int which;    /* WHELK_STDOUT / WHELK_STDERR as delivered */
-    int keep;     /* captured into the result */
-    whelk_decoder *dec;
-    whelk_splitter split;
-    uint64_t offset; /* bytes read so far (decode offsets) */
-    int line_cb, chunk_cb;
-    int grown; /* its pipe was enlarged (a big stream) */
-    int pull;  /* WHELK_PULL: read only while the host waits (hostio.c) */
-    int mux;   /* a remote transport's stderr: goes to remote.c's demux */
-} whelk_stream;
+struct whelk_stream; /* stream.h */
 
-/* Everything made for one attempt before spawning. */
-typedef struct whelk_plan {
-    size_t n;
-    char **paths;        /* resolved program path per stage */
-    char ***envp;        /* per stage: NULL = the host's environ */
-    int (*child_fds)[3]; /* per stage: parent fds to install as 0, 1, 2 */
-    int *owned;          /* fds the plan opened, closed after spawning */
-    size_t nowned, ownedcap;
-    whelk_stream *streams;
-    size_t nstreams;
-    int in_fd;         /* our write end for stdin bytes, or -1 */
-    whelk_buf in_data; /* encoded stdin bytes (owned copy if converted) */
-    const unsigned char *in_ptr;
-    size_t in_len;
-    int feed; /* WHELK_FEED: in_fd is written by the host (hostio.c) */
-    struct whelk_child_setup **setups; /* per stage, or NULL (childsetup.h) */
-} whelk_plan;
+typedef struct whelk_plan whelk_plan; /* private to plan.c */
+struct whelk_child_setup;             /* childsetup.h */
+
 /* Validates p and prepares the attempt; NULL and *err on failure (nothing
  * left open).  deadline_ms (monotonic, -1 none) bounds the opening of
  * redirection files (redir.h): past it, WHELK_E_TIMEOUT. */
@@ -56,5 +31,32 @@ WHELK_INTERNAL void whelk__plan_free(whelk_plan *pl);
 WHELK_INTERNAL whelk_error *whelk__missing_interpreter(const whelk_cmd *cmd,
                                                        const char *path,
                                                        size_t stage);
+
+/* What a stage is spawned with (run.c): its resolved program path; its
+ * environment (NULL: the host's environ); the parent descriptors to
+ * install as its 0, 1 and 2 (filter.c takes copies of a filter stage's);
+ * its child setup (childsetup.h), or NULL. */
+WHELK_INTERNAL const char *whelk__plan_path(const whelk_plan *pl, size_t i);
+WHELK_INTERNAL char **whelk__plan_envp(const whelk_plan *pl, size_t i);
+WHELK_INTERNAL const int *whelk__plan_fds(const whelk_plan *pl, size_t i);
+WHELK_INTERNAL const struct whelk_child_setup *
+whelk__plan_setup(const whelk_plan *pl, size_t i);
+
+/* The streams the host reads, *n of them (the loop's, to read and close),
+ * and the read end of stream i (-1 once closed). */
+WHELK_INTERNAL struct whelk_stream *whelk__plan_streams(whelk_plan *pl,
+                                                        size_t *n);
+WHELK_INTERNAL int whelk__plan_stream_fd(const whelk_plan *pl, size_t i);
+
+/* The write end of the stages' stdin: the descriptor (-1 when none or
+ * closed); whether the host feeds it (WHELK_FEED, hostio.c) rather than
+ * the loop writing the bytes given up front (whelk__plan_in_bytes, *len
+ * of them, encoded); and taking it to close it (returns it, or -1, and
+ * forgets it). */
+WHELK_INTERNAL int whelk__plan_in_fd(const whelk_plan *pl);
+WHELK_INTERNAL int whelk__plan_feed(const whelk_plan *pl);
+WHELK_INTERNAL const unsigned char *whelk__plan_in_bytes(const whelk_plan *pl,
+                                                         size_t *len);
+WHELK_INTERNAL int whelk__plan_take_in_fd(whelk_plan *pl);
 
 #endif /* WHELK_PLAN_H */

@@ -29,6 +29,10 @@ WHELK_INTERNAL int whelk__proc_handle(whelk_proc *pr, const struct pollfd *fds);
 /* Close a descriptor of the run, taking it out of whelk_proc_fd's epoll
  * set first (a process the host forked may hold the same open file). */
 WHELK_INTERNAL void whelk__proc_close_fd(whelk_proc *pr, int fd);
+/* Close the stages' stdin write end (the plan's), if still open, through
+ * whelk__proc_close_fd: the bytes given up front are written, or the host
+ * closed a fed stdin (hostio.c). */
+WHELK_INTERNAL void whelk__proc_close_stdin(whelk_proc *pr);
 /* Collect the status of every stage that has exited, without blocking. */
 WHELK_INTERNAL void whelk__proc_reap_exited(whelk_proc *pr);
 /* Kill (SIGKILL) and reap every unreaped stage, close every stream. */

@@ -15,6 +15,7 @@
 #include "decode.h"
 #include "lines.h"
 #include "plan.h"
+#include "stream.h"
 #include "proc_body.h"
 #include "verdict.h"
 #include "filter.h"
@@ -428,37 +429,36 @@ ssize_t whelk__write_nosigpipe(int fd, const void *buf, size_t len)
     return n;
 }
 
-static void close_stdin(whelk_proc *pr)
+void whelk__proc_close_stdin(whelk_proc *pr)
 {
-    whelk_plan *pl = pr->plan;
+    int fd = whelk__plan_take_in_fd(pr->plan);
 
-    if (pl->in_fd >= 0) {
-        whelk__proc_close_fd(pr, pl->in_fd);
-        pl->in_fd = -1;
-    }
+    if (fd >= 0)
+        whelk__proc_close_fd(pr, fd);
 }
 
 static void write_stdin(whelk_proc *pr)
 {
-    whelk_plan *pl = pr->plan;
-    size_t left = pl->in_len - pr->in_off;
+    size_t len;
+    const unsigned char *in = whelk__plan_in_bytes(pr->plan, &len);
+    size_t left = len - pr->in_off;
     ssize_t n;
 
     if (left == 0) {
-        close_stdin(pr);
+        whelk__proc_close_stdin(pr);
         return;
     }
-    n = whelk__write_nosigpipe(pl->in_fd, pl->in_ptr + pr->in_off,
+    n = whelk__write_nosigpipe(whelk__plan_in_fd(pr->plan), in + pr->in_off,
                                left > (1u << 20) ? (1u << 20) : left);
     if (n < 0) {
         /* EPIPE: the reader is gone, which is its business, not an error */
         if (errno != EAGAIN && errno != EINTR)
-            close_stdin(pr);
+            whelk__proc_close_stdin(pr);
         return;
     }
     pr->in_off += (size_t)n;
-    if (pr->in_off == pl->in_len)
-        close_stdin(pr);
+    if (pr->in_off == len)
+        whelk__proc_close_stdin(pr);
 }
 
 /* --------------------------------------------------------------- timers */
@@ -487,10 +487,11 @@ static void on_timer(whelk_proc *pr, int64_t now)
 
 static int streams_open(const whelk_proc *pr)
 {
-    size_t i;
+    size_t i, ns;
+    const whelk_stream *st = whelk__plan_streams(pr->plan, &ns);
 
-    for (i = 0; i < pr->plan->nstreams; i++)
-        if (pr->plan->streams[i].fd >= 0)
+    for (i = 0; i < ns; i++)
+        if (st[i].fd >= 0)
             return 1;
     return 0;
 }
@@ -499,10 +500,11 @@ static int streams_open(const whelk_proc *pr)
  * are flushed first (decoder, partial last line, end-of-stream chunk). */
 static void close_streams(whelk_proc *pr)
 {
-    size_t i;
+    size_t i, ns;
+    whelk_stream *st = whelk__plan_streams(pr->plan, &ns);
 
-    for (i = 0; i < pr->plan->nstreams; i++) {
-        whelk_stream *s = &pr->plan->streams[i];
+    for (i = 0; i < ns; i++) {
+        whelk_stream *s = &st[i];
         char none = '\0';
         if (s->fd >= 0 && !pr->aborted)
             deliver(pr, s, &none, 0, 1);
@@ -515,7 +517,7 @@ static int check_done(whelk_proc *pr, int64_t now)
 {
     if (!all_reaped(pr))
         return 0;
-    close_stdin(pr);
+    whelk__proc_close_stdin(pr);
     if (pr->aborted) {
         close_streams(pr);
     } else if (streams_open(pr)) {
@@ -575,15 +577,17 @@ static void update_backoff(whelk_proc *pr, int grow)
 /* Fill fds (whelk__proc_nfds slots) with what the run waits for. */
 static void fill_pollfds(whelk_proc *pr, struct pollfd *fds)
 {
-    whelk_plan *pl = pr->plan;
-    size_t i, ns = pl->nstreams, in_slot = ns, pid_slot = ns + 1;
+    size_t i, ns;
+    const whelk_stream *st = whelk__plan_streams(pr->plan, &ns);
+    size_t in_slot = ns, pid_slot = ns + 1;
 
     for (i = 0; i < ns; i++) {
-        fds[i].fd = pl->streams[i].fd; /* -1 is ignored by poll */
+        fds[i].fd = st[i].fd; /* -1 is ignored by poll */
         fds[i].events = POLLIN;
         fds[i].revents = 0;
     }
-    fds[in_slot].fd = pl->feed ? whelk__host_feed_fd(pr) : pl->in_fd;
+    fds[in_slot].fd = whelk__plan_feed(pr->plan) ? whelk__host_feed_fd(pr)
+                                                 : whelk__plan_in_fd(pr->plan);
     fds[in_slot].events = POLLOUT;
     fds[in_slot].revents = 0;
     for (i = 0; i < pr->n; i++) {
@@ -597,7 +601,10 @@ static void fill_pollfds(whelk_proc *pr, struct pollfd *fds)
 
 size_t whelk__proc_nfds(const whelk_proc *pr)
 {
-    return pr->plan->nstreams + 1 + pr->n * (1 + WHELK_FILTER_SLOTS);
+    size_t ns;
+
+    (void)whelk__plan_streams(pr->plan, &ns);
+    return ns + 1 + pr->n * (1 + WHELK_FILTER_SLOTS);
 }
 
 int whelk__proc_pollfds(whelk_proc *pr, struct pollfd *fds, int timeout_ms)
@@ -611,17 +618,18 @@ int whelk__proc_pollfds(whelk_proc *pr, struct pollfd *fds, int timeout_ms)
  * return value), then on the timers.  1 when the run is over. */
 static int handle(whelk_proc *pr, const struct pollfd *fds, int rc)
 {
-    whelk_plan *pl = pr->plan;
-    size_t i, ns = pl->nstreams, in_slot = ns, pid_slot = ns + 1;
+    size_t i, ns;
+    whelk_stream *st = whelk__plan_streams(pr->plan, &ns);
+    size_t in_slot = ns, pid_slot = ns + 1;
     int64_t now;
 
     if (rc > 0) {
         for (i = 0; i < ns; i++)
-            if (fds[i].revents && pl->streams[i].fd >= 0 &&
-                (!pl->streams[i].pull || whelk__host_pulling(pr)))
-                read_stream(pr, &pl->streams[i]);
-        if (fds[in_slot].revents && pl->in_fd >= 0) {
-            if (pl->feed)
+            if (fds[i].revents && st[i].fd >= 0 &&
+                (!st[i].pull || whelk__host_pulling(pr)))
+                read_stream(pr, &st[i]);
+        if (fds[in_slot].revents && whelk__plan_in_fd(pr->plan) >= 0) {
+            if (whelk__plan_feed(pr->plan))
                 whelk__host_feed_ready(pr);
             else
                 write_stdin(pr);
@@ -701,7 +709,7 @@ void whelk__proc_teardown(whelk_proc *pr)
             reap(pr, &pr->stages[i], 1, 0);
     if (pr->plan) {
         close_streams(pr);
-        close_stdin(pr);
+        whelk__proc_close_stdin(pr);
     }
     whelk__proc_release(pr);
 }

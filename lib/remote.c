@@ -24,6 +24,7 @@
 #include "lines.h"
 #include "names.h"
 #include "plan.h"
+#include "stream.h"
 #include "proc_body.h"
 #include "quote.h"
 #include "result.h"
@@ -779,8 +780,8 @@ whelk_error *whelk__remote_start_error(whelk_rrun *rr, whelk_error *e)
 
 int whelk__remote_started(whelk_proc *pr, whelk_error **err)
 {
-    whelk_plan *pl = pr->plan;
-    size_t i;
+    size_t i, ns;
+    whelk_stream *st = whelk__plan_streams(pr->plan, &ns);
 
     (void)err;
     if (pr->remote->live[0] >= 0) { /* the transport has it now */
@@ -793,8 +794,8 @@ int whelk__remote_started(whelk_proc *pr, whelk_error **err)
         pr->stages[i].pidfd = -1;
         pr->stages[i].reaped = 1;
     }
-    for (i = 0; i < pl->nstreams; i++) {
-        whelk_stream *s = &pl->streams[i];
+    for (i = 0; i < ns; i++) {
+        whelk_stream *s = &st[i];
         if (s->which == WHELK_STDOUT) {
             s->stage = pr->n - 1;
             s->split.line.stage = pr->n - 1;

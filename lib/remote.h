@@ -20,7 +20,7 @@
 
 #include "base.h"
 
-struct whelk_stream; /* plan.h */
+struct whelk_stream; /* stream.h */
 
 /* The state of one remote attempt (owned by its whelk_proc). */
 typedef struct whelk_rrun whelk_rrun;

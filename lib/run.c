@@ -113,8 +113,8 @@ static whelk_error *spawn_error_text(whelk_proc *pr, const whelk_cmd *c,
 
     whelk_error *script;
 
-    if (e == ENOENT &&
-        (script = whelk__missing_interpreter(c, pr->plan->paths[i], i)) != NULL)
+    if (e == ENOENT && (script = whelk__missing_interpreter(
+                            c, whelk__plan_path(pr->plan, i), i)) != NULL)
         return script;
     if (e == ENOENT && c->cwd)
         return whelk__error_new(kind, e, i, NULL, "cannot execute %s in %s: %s",
@@ -184,14 +184,14 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
 
         if (sp->cmds[i]->filter)
             continue; /* run by the loop (filter.c) */
-        req.path = pr->plan->paths[i];
+        req.path = whelk__plan_path(pr->plan, i);
         req.argv = sp->cmds[i]->argv;
-        req.envp = pr->plan->envp[i];
+        req.envp = whelk__plan_envp(pr->plan, i);
         req.cwd = sp->cmds[i]->cwd;
-        req.fds = pr->plan->child_fds[i];
+        req.fds = whelk__plan_fds(pr->plan, i);
         /* the first program makes the group (a filter has no process) */
         req.pgroup = !p->pgroup ? -1 : pr->pgid > 0 ? pr->pgid : 0;
-        req.setup = pr->plan->setups ? pr->plan->setups[i] : NULL;
+        req.setup = whelk__plan_setup(pr->plan, i);
         req.step = &step;
         e = pr->keeper
                 ? whelk__keeper_spawn(pr->keeper, &req, &s->pid, &s->pidfd)
@@ -409,7 +409,7 @@ int whelk_proc_fd(const whelk_proc *cpr)
     /* the handle is the caller's, not const: the descriptors are made on
      * first use, so that runs nobody polls never pay for them */
     whelk_proc *pr = (whelk_proc *)cpr;
-    size_t i;
+    size_t i, ns;
     int ok = 1;
 
     if (!pr)
@@ -423,11 +423,12 @@ int whelk_proc_fd(const whelk_proc *cpr)
         timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (pr->epfd < 0 || pr->tfd < 0)
         ok = 0;
-    for (i = 0; ok && i < pr->plan->nstreams; i++)
-        ok = watch(pr->epfd, pr->plan->streams[i].fd, EPOLLIN) == 0;
+    (void)whelk__plan_streams(pr->plan, &ns);
+    for (i = 0; ok && i < ns; i++)
+        ok = watch(pr->epfd, whelk__plan_stream_fd(pr->plan, i), EPOLLIN) == 0;
     /* a fed stdin is written by the host itself, not the loop */
-    if (ok && !pr->plan->feed)
-        ok = watch(pr->epfd, pr->plan->in_fd, EPOLLOUT) == 0;
+    if (ok && !whelk__plan_feed(pr->plan))
+        ok = watch(pr->epfd, whelk__plan_in_fd(pr->plan), EPOLLOUT) == 0;
     for (i = 0; ok && i < pr->n; i++)
         if (!pr->stages[i].reaped)
             ok = watch(pr->epfd, pr->stages[i].pidfd, EPOLLIN) == 0;
