@@ -603,17 +603,18 @@ WHELK_API void whelk_pipeline_on_exit(whelk_pipeline *p,
 /*
  * whelk_pipeline_timeout -- a deadline for the whole run, in milliseconds
  * from its start (0, the default: none), opening its redirection files
- * included: a FIFO given as stdin_file, stdout_file or stderr_file whose
- * other end nobody opens fails the run with WHELK_E_TIMEOUT at the
- * deadline, before anything is spawned (without a deadline, opening a
- * FIFO waits for its other end, as in sh).  At the deadline the process group
- * gets SIGTERM, then SIGKILL after the grace period; the run fails with
- * WHELK_E_TIMEOUT (errno ETIMEDOUT) and the error's result holds all
- * output read before.  The error names the first stage still running at
- * the deadline (WHELK_NO_STAGE if none was), and its status is the one
- * the kill gave that stage, as in the result.  Once every stage is reaped
- * the pipes are drained for at most about a second, even when a process
- * that left the group (setsid) still holds them.
+ * included: a FIFO given as stdin_file, stdout_file, stderr_file or
+ * tee_file whose other end nobody opens fails the run with WHELK_E_TIMEOUT
+ * at the deadline, before anything is spawned (without a deadline,
+ * opening a FIFO waits for its other end, as in sh); a tee's writes wait
+ * no longer than the deadline either (section 12).  At the deadline the
+ * process group gets SIGTERM, then SIGKILL after the grace period; the run
+ * fails with WHELK_E_TIMEOUT (errno ETIMEDOUT) and the error's result
+ * holds all output read before.  The error names the first stage still
+ * running at the deadline (WHELK_NO_STAGE if none was), and its status is
+ * the one the kill gave that stage, as in the result.  Once every stage
+ * is reaped the pipes are drained for at most about a second, even when a
+ * process that left the group (setsid) still holds them.
  *
  * Without a deadline (or whelk_proc_cancel), a run waits for the end of
  * its output as $(...) does in sh: a background process a stage started
@@ -1198,11 +1199,29 @@ WHELK_API int whelk_filter_write(whelk_filter *out, const void *data,
  * the host pulls.  A destination that stops reading (EPIPE) is dropped and
  * the others go on, as `tee -p` does.  Any number of tees may be added.
  *
+ * The run's deadline (whelk_pipeline_timeout) covers its tees: a tee file
+ * is opened inside it, and a write waits for a destination to take bytes
+ * no longer than the deadline.  A destination that has not taken them by
+ * then is dropped (a fed pipeline's stdin is closed) and the run fails
+ * with WHELK_E_TIMEOUT as usual; once the run is stopping (deadline,
+ * cancel, abort) a destination that cannot take bytes at once is dropped.
+ * Without a deadline, a destination that stops reading without closing
+ * (a FIFO's or pipe's reader that reads no more, a fed pipeline that does
+ * not read its stdin) holds the run, as tee holds a shell pipeline; so
+ * does a tee file that is a FIFO nobody opens for reading.  Meanwhile the
+ * thread driving the run waits in that write, whelk_proc_step included.
+ *
  * whelk_pipeline_tee_file -- also write stdout to the file at path,
  *   truncated (append == 0) or appended to; WHELK_E_IO if it cannot be
- *   opened, before anything is spawned.
+ *   opened, before anything is spawned (a FIFO whose reader does not come
+ *   before the deadline: WHELK_E_TIMEOUT).  A file that is not a regular
+ *   file is written without blocking (O_NONBLOCK on the run's own open
+ *   file, not the reader's).
  * whelk_pipeline_tee_fd -- also write it to the caller's descriptor fd
- *   (kept by the caller; written until complete, never closed).
+ *   (kept by the caller; written until complete, never closed, its flags
+ *   left alone).  Unless fd is a regular file or a block device, or
+ *   O_NONBLOCK, each write waits until poll(2) says fd has room and is
+ *   at most PIPE_BUF bytes, so that it cannot block past the deadline.
  * whelk_pipeline_tee_proc -- also feed it to dst, a run started before this
  *   one whose stdin is WHELK_FEED: its stdin is closed at the end of the
  *   output.  dst is the caller's: wait for it after this run (the writes

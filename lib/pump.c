@@ -268,8 +268,11 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
 
     if (s->mux)
         return whelk__remote_demux(pr, data, len, eof);
+    /* a tee waits for room until the deadline; not at all once stopping */
     if (pr->tee && s->which == WHELK_STDOUT && s->stage == pr->n - 1)
-        whelk__tee_copy(pr->tee, data, len, eof);
+        whelk__tee_copy(pr->tee, pr, data, len, eof,
+                        whelk__proc_stopping(pr) ? whelk__now_ms()
+                                                 : pr->deadline_ms);
     if (s->chunk_cb && (len || eof)) {
         whelk_chunk c = {s->stage, s->which, data, len, 0};
         if (len && p->chunk_fn(&c, p->chunk_ud) != 0)

@@ -8,6 +8,8 @@
  * the first bytes (or a writer that came and went), a writer retries the
  * open while it fails with ENXIO (no reader yet), backing off to 50 ms.
  * O_NONBLOCK is cleared before the descriptor is handed to a stage.
+ * whelk__await_fd is the same bounded wait for any descriptor (tee.c
+ * waits with it for a tee destination to take bytes).
  */
 #include "redir.h"
 #include "proc.h"
@@ -38,22 +40,19 @@ static int left_ms(int64_t deadline_ms)
     return left > INT_MAX ? INT_MAX : (int)left;
 }
 
-/* A FIFO opened for reading without blocking: wait until a writer wrote or
- * came and went.  0, or -1 with errno. */
-static int await_writer(int fd, int64_t deadline_ms)
+int whelk__await_fd(int fd, short events, int64_t deadline_ms)
 {
     for (;;) {
-        struct pollfd pf = {fd, POLLIN, 0};
-        int wait = left_ms(deadline_ms), r;
+        struct pollfd pf = {fd, events, 0};
+        int r = poll(&pf, 1, deadline_ms < 0 ? -1 : left_ms(deadline_ms));
 
-        if (wait == 0) {
+        if (r > 0)
+            return 0;
+        if (r == 0) {
             errno = ETIMEDOUT;
             return -1;
         }
-        r = poll(&pf, 1, wait);
-        if (r > 0)
-            return 0;
-        if (r < 0 && errno != EINTR)
+        if (errno != EINTR)
             return -1;
     }
 }
@@ -89,7 +88,8 @@ int whelk__open_redir(const char *path, int flags, int64_t deadline_ms)
         backoff = backoff >= 25 ? 50 : backoff * 2;
     }
     if (((flags & O_ACCMODE) == O_RDONLY && fstat(fd, &st) == 0 &&
-         S_ISFIFO(st.st_mode) && await_writer(fd, deadline_ms) < 0) ||
+         S_ISFIFO(st.st_mode) &&
+         whelk__await_fd(fd, POLLIN, deadline_ms) < 0) ||
         (fl = fcntl(fd, F_GETFL)) < 0 ||
         fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
         int e = errno;

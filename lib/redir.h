@@ -1,7 +1,8 @@
 /*
  * redir.h -- opening a redirection file (stdin_file, stdout_file,
  * stderr_file) inside the run's deadline: a FIFO whose other end nobody
- * opens must not hold the run past it.
+ * opens must not hold the run past it -- and the bounded wait for a
+ * descriptor that opening uses.
  */
 #ifndef WHELK_REDIR_H
 #define WHELK_REDIR_H
@@ -19,5 +20,13 @@
  * first). */
 WHELK_INTERNAL int whelk__open_redir(const char *path, int flags,
                                      int64_t deadline_ms);
+
+/* Wait until fd is ready for events (POLLIN, POLLOUT; an error or hangup
+ * counts as ready: the next read or write reports it), no later than
+ * deadline_ms (CLOCK_MONOTONIC ms; < 0: as long as it takes).  A deadline
+ * already passed still looks once, without waiting.  EINTR is retried.
+ * Returns 0 when ready, or -1 with errno (ETIMEDOUT: the deadline came
+ * first). */
+WHELK_INTERNAL int whelk__await_fd(int fd, short events, int64_t deadline_ms);
 
 #endif /* WHELK_REDIR_H */

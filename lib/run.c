@@ -152,7 +152,7 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
     }
     if (!(pr->plan = whelk__plan(sp, deadline, err)))
         goto fail_quiet;
-    if ((*err = whelk__tee_start(p, &pr->tee)) != NULL)
+    if ((*err = whelk__tee_start(p, deadline, &pr->tee)) != NULL)
         goto fail_quiet;
     pr->stages = whelk__calloc(pr->n, sizeof *pr->stages);
     if (!pr->stages) {

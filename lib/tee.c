@@ -6,6 +6,19 @@
  * dropped, as `tee -p` does; the others go on.  At the end of the output,
  * every fed pipeline's stdin is closed, so it finishes like the rest of a
  * shell pipeline `a | tee f | b`.
+ *
+ * The run's deadline covers its tees: a tee file is opened inside it (a
+ * FIFO without a reader, redir.c), and a write waits for a destination to
+ * take bytes no longer than the deadline.  A destination that has not
+ * taken its bytes by then is dropped (a fed pipeline gets end of file),
+ * and the loop times the run out as usual; once the run is stopping (a
+ * deadline, a cancel, an abort), a destination that is not ready at once
+ * is dropped.  Without a deadline a destination that stops reading holds
+ * the run, as tee holds a shell pipeline.  So that no write can block past
+ * the deadline, a tee file that is not a regular file is written without
+ * blocking (O_NONBLOCK on the run's own open file), and a caller's
+ * blocking descriptor that is not a regular file gets at most PIPE_BUF
+ * bytes a write, each after poll(2) said it has room.
  */
 #include "tee.h"
 #include "alloc.h"
@@ -14,12 +27,16 @@
 #include "fault.h"
 #include "names.h"
 #include "proc.h"
+#include "redir.h"
 #include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { TEE_FILE, TEE_FD, TEE_PROC };
@@ -37,13 +54,22 @@ struct whelk_tees {
     size_t n, cap;
 };
 
+/* How a descriptor is written without blocking past the deadline. */
+enum {
+    PUT_PLAIN, /* a regular file or block device: write(2) as it comes */
+    PUT_NB,    /* non-blocking: write, and wait for room on EAGAIN */
+    PUT_CHUNK  /* a caller's blocking pipe, socket, terminal...: wait for
+                  room, then at most PIPE_BUF bytes a write */
+};
+
 /* One run's open destinations. */
 struct whelk_teerun {
     const struct whelk_tees *t; /* the pipeline's list */
     size_t n;
     int *fds;  /* per destination: the descriptor written, -1 for a proc */
     int *open; /* the run opened it (closed at the end) */
-    int *dead; /* it stopped reading: dropped */
+    int *dead; /* it stopped reading, or did not keep up: dropped */
+    int *how;  /* PUT_* for a descriptor */
 };
 
 /* ------------------------------------------------------------ builders */
@@ -165,11 +191,53 @@ struct whelk_tees *whelk__tees_dup(const struct whelk_tees *t, int *bad)
 
 /* ---------------------------------------------------------------- runs */
 
-whelk_error *whelk__tee_start(const whelk_pipeline *p,
+/* PUT_* for fd; own: the run opened it, and may make it non-blocking. */
+static int put_how(int fd, int own)
+{
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+        return PUT_PLAIN;
+    if (fl >= 0 && (fl & O_NONBLOCK))
+        return PUT_NB;
+    if (own && fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0)
+        return PUT_NB;
+    return PUT_CHUNK;
+}
+
+/* Open the tee file of d for a run of p inside its deadline; the
+ * descriptor, or -1 and *err. */
+static int open_file(const whelk_pipeline *p, const tee_dst *d,
+                     int64_t deadline_ms, whelk_error **err)
+{
+    int fd = whelk__fd_high(whelk__open_redir(
+        d->path, O_WRONLY | O_CREAT | (d->append ? O_APPEND : O_TRUNC),
+        deadline_ms));
+    int e = errno;
+
+    if (fd >= 0)
+        return fd;
+    if (e == ETIMEDOUT && deadline_ms >= 0)
+        *err =
+            whelk__error_new(WHELK_E_TIMEOUT, ETIMEDOUT, WHELK_NO_STAGE, NULL,
+                             "cannot open %s for writing (tee): timed out "
+                             "after %u ms waiting for its other end",
+                             d->path, p->timeout_ms);
+    else
+        *err = whelk__error_new(whelk__errno_kind(e, WHELK_E_IO), e,
+                                WHELK_NO_STAGE, NULL,
+                                "cannot open %s for writing (tee): %s", d->path,
+                                whelk__strerror(e));
+    return -1;
+}
+
+whelk_error *whelk__tee_start(const whelk_pipeline *p, int64_t deadline_ms,
                               struct whelk_teerun **run)
 {
     const struct whelk_tees *t = p->tees;
     struct whelk_teerun *r;
+    whelk_error *err = NULL;
     int k = p->out.kind;
     size_t i;
 
@@ -183,7 +251,8 @@ whelk_error *whelk__tee_start(const whelk_pipeline *p,
     if (!(r = *run = whelk__calloc(1, sizeof *r)) ||
         !(r->fds = whelk__calloc(t->n, sizeof *r->fds)) ||
         !(r->open = whelk__calloc(t->n, sizeof *r->open)) ||
-        !(r->dead = whelk__calloc(t->n, sizeof *r->dead)))
+        !(r->dead = whelk__calloc(t->n, sizeof *r->dead)) ||
+        !(r->how = whelk__calloc(t->n, sizeof *r->how)))
         return (whelk_error *)&whelk__nomem_error;
     r->t = t;
     r->n = t->n;
@@ -192,21 +261,12 @@ whelk_error *whelk__tee_start(const whelk_pipeline *p,
         r->fds[i] = -1;
         if (d->kind == TEE_FD) {
             r->fds[i] = d->fd;
+            r->how[i] = put_how(d->fd, 0);
         } else if (d->kind == TEE_FILE) {
-            int fd =
-                whelk__fd_high(open(d->path,
-                                    O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
-                                        (d->append ? O_APPEND : O_TRUNC),
-                                    0666));
-            if (fd < 0) {
-                int e = errno;
-                return whelk__error_new(whelk__errno_kind(e, WHELK_E_IO), e,
-                                        WHELK_NO_STAGE, NULL,
-                                        "cannot open %s for writing (tee): %s",
-                                        d->path, whelk__strerror(e));
-            }
-            r->fds[i] = fd;
+            if ((r->fds[i] = open_file(p, d, deadline_ms, &err)) < 0)
+                return err;
             r->open[i] = 1;
+            r->how[i] = put_how(r->fds[i], 1);
         }
     }
     return NULL;
@@ -224,16 +284,27 @@ void whelk__tee_free(struct whelk_teerun *r)
     free(r->fds);
     free(r->open);
     free(r->dead);
+    free(r->how);
     free(r);
 }
 
-/* All of data to fd; -1 when the reader is gone or the write failed. */
-static int put_fd(int fd, const char *data, size_t len)
+/* All of data to fd, written the way how says, waiting for room no later
+ * than until; -1 when the reader is gone, the write failed or the time
+ * passed (ETIMEDOUT). */
+static int put_fd(int fd, int how, const char *data, size_t len, int64_t until)
 {
     while (len) {
-        ssize_t k = whelk__write_nosigpipe(fd, data, len);
-        if (k < 0 && (errno == EINTR || errno == EAGAIN))
-            continue; /* a caller's non-blocking descriptor: retry */
+        size_t n = how == PUT_CHUNK && len > PIPE_BUF ? PIPE_BUF : len;
+        ssize_t k;
+
+        if (how == PUT_CHUNK && whelk__await_fd(fd, POLLOUT, until) < 0)
+            return -1;
+        k = whelk__write_nosigpipe(fd, data, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && errno == EAGAIN &&
+            whelk__await_fd(fd, POLLOUT, until) == 0)
+            continue; /* room now */
         if (k < 0)
             return -1;
         data += k;
@@ -242,11 +313,23 @@ static int put_fd(int fd, const char *data, size_t len)
     return 0;
 }
 
-/* All of data into a running pipeline's stdin (its loop runs meanwhile). */
-static int put_proc(whelk_proc *dst, const char *data, size_t len)
+/* All of data into a running pipeline's stdin (its loop runs meanwhile),
+ * no later than until; -1 when it stopped reading, the time passed or src
+ * was stopped meanwhile (by a callback of dst). */
+static int put_proc(whelk_proc *src, whelk_proc *dst, const char *data,
+                    size_t len, int64_t until)
 {
     while (len) {
-        ssize_t k = whelk_proc_write(dst, data, len, -1);
+        int ms = -1;
+        ssize_t k;
+
+        if (whelk__proc_stopping(src))
+            return -1;
+        if (until >= 0) {
+            int64_t left = until - whelk__now_ms();
+            ms = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+        }
+        k = whelk_proc_write(dst, data, len, ms);
         if (k < 0)
             return -1;
         data += k;
@@ -255,20 +338,26 @@ static int put_proc(whelk_proc *dst, const char *data, size_t len)
     return 0;
 }
 
-void whelk__tee_copy(struct whelk_teerun *r, const char *data, size_t len,
-                     int eof)
+void whelk__tee_copy(struct whelk_teerun *r, whelk_proc *src, const char *data,
+                     size_t len, int eof, int64_t until)
 {
     const struct whelk_tees *t = r->t;
     size_t i;
 
     for (i = 0; i < r->n; i++) {
         const tee_dst *d = &t->d[i];
+        int failed;
         if (r->dead[i])
             continue;
-        if (len && (d->kind == TEE_PROC ? put_proc(d->dst, data, len)
-                                        : put_fd(r->fds[i], data, len)) < 0)
-            r->dead[i] = 1; /* it stopped reading: dropped, like tee -p */
-        if (eof && d->kind == TEE_PROC) {
+        failed =
+            len && (d->kind == TEE_PROC
+                        ? put_proc(src, d->dst, data, len, until)
+                        : put_fd(r->fds[i], r->how[i], data, len, until)) < 0;
+        if (failed)
+            r->dead[i] = 1; /* stopped reading (dropped, like tee -p), or
+                               did not keep up with the deadline */
+        if (d->kind == TEE_PROC && (eof || failed)) {
+            /* its input is over: it finishes like `b` in `a | tee f | b` */
             (void)whelk_proc_close_stdin(d->dst);
             r->dead[i] = 1;
         }

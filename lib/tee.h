@@ -22,16 +22,24 @@ WHELK_INTERNAL struct whelk_tees *whelk__tees_dup(const struct whelk_tees *t,
                                                   int *bad);
 
 /* run.c: open the tee destinations of a run of p (before spawning) into
- * *run (left NULL when p has none).  NULL when all is well, or the error;
- * *run then holds what was opened, for whelk__tee_free.  p must outlive
- * *run. */
+ * *run (left NULL when p has none), a tee file inside deadline_ms (the
+ * run's deadline, CLOCK_MONOTONIC ms; -1 none: a FIFO without a reader
+ * then waits, as in sh).  NULL when all is well, or the error
+ * (WHELK_E_TIMEOUT when the deadline passed first); *run then holds what
+ * was opened, for whelk__tee_free.  p must outlive *run. */
 WHELK_INTERNAL whelk_error *whelk__tee_start(const whelk_pipeline *p,
+                                             int64_t deadline_ms,
                                              struct whelk_teerun **run);
 
-/* pump.c: bytes read from the last stage's stdout (raw, before decoding);
- * eof: the stream ended (its fed pipelines get end of file). */
-WHELK_INTERNAL void whelk__tee_copy(struct whelk_teerun *r, const char *data,
-                                    size_t len, int eof);
+/* pump.c: bytes read from the last stage's stdout of src (raw, before
+ * decoding); eof: the stream ended (its fed pipelines get end of file).
+ * Waits for a destination to take them no later than until
+ * (CLOCK_MONOTONIC ms; -1: as long as it takes); one that did not is
+ * dropped (a fed pipeline's stdin closed).  Writing into a fed pipeline
+ * runs its loop, whose callbacks may stop src: the copy stops then. */
+WHELK_INTERNAL void whelk__tee_copy(struct whelk_teerun *r, whelk_proc *src,
+                                    const char *data, size_t len, int eof,
+                                    int64_t until);
 
 /* run.c: close what the run opened for its tees and free r (NULL is
  * fine). */

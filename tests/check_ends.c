@@ -5,7 +5,9 @@
  * an abort names, a deadline that covers opening redirection files (FIFOs
  * without a peer, open interrupted by a signal), whelk_run_many under
  * retries and descriptor exhaustion, whelk_proc_fd after the host forks,
- * and calls a callback may not make on its own run.
+ * calls a callback may not make on its own run, and a deadline that covers
+ * a run's tees (opening a FIFO, writing to a destination that stopped
+ * reading).
  *
  * Everything goes through the public API against tests/whelk-helper.  No
  * test sleeps to synchronise: ordering comes from the children's output,
@@ -47,6 +49,7 @@ static Suite *ends_suite(void)
     ends_many(s);
     ends_fifo(s);
     ends_reentry(s);
+    ends_tee(s);
 
     return s;
 }

@@ -286,6 +286,22 @@ char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+int read_to_end(const char *path, size_t *bytes)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
+    char buf[65536];
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        *bytes += n > 0 ? (size_t)n : 0;
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return n == 0 ? 0 : -1;
+}
+
 int write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
     const char *p = data;

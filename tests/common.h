@@ -129,6 +129,11 @@ char *slurp(const char *path, size_t *len);
  * (chmod'ed exactly).  Returns 0, or -1 with errno. */
 int write_file(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Opens path for reading -- a FIFO waits there for its writer -- and reads
+ * it to its end, adding the number of bytes read to *bytes.  0 at end of
+ * file, or -1 with errno (open or read failed). */
+int read_to_end(const char *path, size_t *bytes);
+
 /* 1 if path exists (lstat), else 0. */
 int path_exists(const char *path);
 

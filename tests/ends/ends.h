@@ -48,5 +48,6 @@ void ends_names(Suite *s);
 void ends_many(Suite *s);
 void ends_fifo(Suite *s);
 void ends_reentry(Suite *s);
+void ends_tee(Suite *s);
 
 #endif /* WHELK_TESTS_ENDS_H */

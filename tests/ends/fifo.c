@@ -152,16 +152,8 @@ END_TEST
 static void *fifo_reader(void *arg)
 {
     fifo_peer *fp = arg;
-    int fd = open(fp->path, O_RDONLY | O_CLOEXEC); /* waits for the run */
-    char buf[65536];
-    ssize_t n;
 
-    if (fd < 0)
-        return NULL;
-    while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-        fp->bytes += n > 0 ? (size_t)n : 0;
-    fp->ok = n == 0;
-    close(fd);
+    fp->ok = read_to_end(fp->path, &fp->bytes) == 0; /* waits for the run */
     return NULL;
 }
 
