@@ -515,7 +515,8 @@ typedef struct whelk_line {
 /* A line callback: return 0 to go on; non-zero stops the run at once (the
  * stages are killed with SIGKILL and reaped, nothing more reaches a
  * callback) and it fails with WHELK_E_ABORTED, errno ECANCELED, naming the
- * first stage still running then.  A callback may run other pipelines, but
+ * first stage still running then; whelk_error_callback_value gives back
+ * the value returned.  A callback may run other pipelines, but
  * whelk_proc_step, whelk_proc_wait and the read and write calls on the run
  * that called it are refused (EINVAL, WHELK_E_INVALID); whelk_proc_kill,
  * whelk_proc_cancel and whelk_proc_pid are allowed. */
@@ -852,6 +853,24 @@ WHELK_API const char *whelk_error_command(const whelk_error *e);
 WHELK_API int whelk_error_exit_code(const whelk_error *e);
 WHELK_API int whelk_error_signal(const whelk_error *e);
 
+/*
+ * whelk_error_callback_value -- the non-zero value the caller's own
+ * callback returned that stopped the run, unchanged (42, -7, ...):
+ *  - a line callback (whelk_line_fn: whelk_pipeline_on_line,
+ *    whelk_shell_on_line) or a chunk callback (whelk_chunk_fn): the error
+ *    is WHELK_E_ABORTED, errno ECANCELED, as always;
+ *  - a filter function (whelk_filter_fn) whose return ended its stage and
+ *    is the failure the error names: the error is WHELK_E_EXIT with that
+ *    value as an exit code (1..255; whelk_error_exit_code is 1 for values
+ *    outside), and this gives what the function returned.
+ * 0 for every other error -- whelk_proc_cancel, a timeout, a signal, a
+ * run that was already stopping (its deadline passed, a cancel) when the
+ * callback returned -- and for NULL.  Hooks that return nothing or
+ * WHELK_RETRY (on_start, on_exit, on_error) never stop a run this way.
+ * The value is a plain int: nothing to own or free.
+ */
+WHELK_API int whelk_error_callback_value(const whelk_error *e);
+
 /* whelk_error_result -- the finished run, if there was one, owned by the
  * error: statuses and every byte read before the failure. */
 WHELK_API const whelk_result *whelk_error_result(const whelk_error *e);
@@ -1145,7 +1164,8 @@ WHELK_API int whelk_pclose(FILE *stream, whelk_error **err);
  * The function is called with each chunk of input (data, len > 0), then
  * once with data NULL and len 0 at the end of input.  It returns 0 to go
  * on, or non-zero to end the stage as if it had exited with that status
- * (an exit code 1..255; other values count as 1): its input is closed at
+ * (an exit code 1..255; other values count as 1; whelk_error_callback_value
+ * gives back the value itself): its input is closed at
  * once, so the stage before it gets EPIPE/SIGPIPE exactly as with a program
  * that stopped reading (which is no failure), and its output is flushed
  * and closed.  Checking treats the status like a program's (ok codes

@@ -14,8 +14,8 @@
 
 /* Returned when even the error cannot be allocated; never freed. */
 const whelk_error whelk__nomem_error = {
-    WHELK_E_NOMEM, ENOMEM, WHELK_NO_STAGE, -1, 0, (char *)"out of memory",
-    (char *)"",    NULL};
+    WHELK_E_NOMEM,           ENOMEM,     WHELK_NO_STAGE, -1, 0,
+    (char *)"out of memory", (char *)"", NULL,           0};
 
 whelk_error *whelk__error_new(int kind, int errnum, size_t stage,
                               whelk_result *result, const char *fmt, ...)
@@ -64,6 +64,13 @@ whelk_error *whelk__error_take_command(whelk_error *e, char *cmd)
         e->command = cmd;
     else
         free(cmd);
+    return e;
+}
+
+whelk_error *whelk__error_set_callback_value(whelk_error *e, int value)
+{
+    if (e && e != &whelk__nomem_error)
+        e->callback_value = value;
     return e;
 }
 
@@ -135,6 +142,11 @@ int whelk_error_exit_code(const whelk_error *e)
 int whelk_error_signal(const whelk_error *e)
 {
     return e ? e->sig : 0;
+}
+
+int whelk_error_callback_value(const whelk_error *e)
+{
+    return e ? e->callback_value : 0;
 }
 
 const whelk_result *whelk_error_result(const whelk_error *e)

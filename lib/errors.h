@@ -18,6 +18,8 @@ struct whelk_error {
     char *message;
     char *command;
     whelk_result *result;
+    int callback_value; /* whelk_error_callback_value: what the user's
+                           callback returned to stop the run, else 0 */
 };
 /* Make an error; never returns NULL (falls back to a static NOMEM error).
  * Takes ownership of result. */
@@ -44,6 +46,11 @@ WHELK_INTERNAL int whelk__errno_kind(int errnum, int kind);
  * message names a stage (counting from 1, for people). */
 WHELK_INTERNAL const char *whelk__stage_label(char *buf, size_t size,
                                               size_t stage, size_t n);
+/* Records in e the value a user's callback returned that made e
+ * (whelk_error_callback_value); ignored for NULL and the static NOMEM
+ * error.  Returns e. */
+WHELK_INTERNAL whelk_error *whelk__error_set_callback_value(whelk_error *e,
+                                                            int value);
 WHELK_INTERNAL extern const whelk_error whelk__nomem_error;
 
 #endif /* WHELK_ERRORS_H */

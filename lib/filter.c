@@ -50,6 +50,7 @@ struct whelk_filter {
     int in_fn;             /* fn is running: its input is not read */
     int ended;             /* input closed, status decided */
     int code, sig;         /* the status */
+    int returned;          /* the non-zero return of fn that ended it */
     int killed;            /* a signal ended it while fn ran */
     int broken;            /* its reader went away */
     struct pollfd *nested; /* pollfds of a wait inside whelk_filter_write */
@@ -263,12 +264,14 @@ static void feed(struct whelk_filter *f)
     f->in_fn = 1;
     rc = f->fn(f, n > 0 ? f->inbuf : NULL, n > 0 ? (size_t)n : 0, f->ud);
     f->in_fn = 0;
-    if (f->killed)
+    if (f->killed) {
         end(f, 0, f->killed);
-    else if (rc != 0 || n <= 0)
+    } else if (rc != 0 || n <= 0) {
+        f->returned = f->ended ? 0 : rc;
         end(f, rc, 0);
-    else
+    } else {
         settle(f);
+    }
 }
 
 void whelk__filters_fill(whelk_proc *pr, struct pollfd *fds)
@@ -309,6 +312,14 @@ void whelk__filters_handle(whelk_proc *pr, const struct pollfd *fds)
             feed(f);
         settle(f);
     }
+}
+
+int whelk__filter_returned(const whelk_proc *pr, size_t stage)
+{
+    const struct whelk_filter *f =
+        pr->filters && stage < pr->n ? pr->filters[stage] : NULL;
+
+    return f ? f->returned : 0;
 }
 
 void whelk__filters_signal(whelk_proc *pr, int sig)

@@ -38,6 +38,11 @@ WHELK_INTERNAL void whelk__filters_fill(whelk_proc *pr, struct pollfd *fds);
 WHELK_INTERNAL void whelk__filters_handle(whelk_proc *pr,
                                           const struct pollfd *fds);
 
+/* run.c: the non-zero value the function of filter stage `stage` returned,
+ * which ended that stage (its status is that value as an exit code,
+ * 1..255); 0 when the stage is not a filter or ended otherwise. */
+WHELK_INTERNAL int whelk__filter_returned(const whelk_proc *pr, size_t stage);
+
 /* pump.c: a signal sent to the run: SIGKILL, SIGTERM, SIGINT, SIGHUP and
  * SIGPIPE end the running filters as if it had killed them. */
 WHELK_INTERNAL void whelk__filters_signal(whelk_proc *pr, int sig);

@@ -22,7 +22,8 @@
 #endif
 
 /* Call fn with text[0..len), NUL-terminated for the call: text[len] is
- * ours to overwrite and is restored.  1 if fn asked to stop. */
+ * ours to overwrite and is restored.  1 if fn asked to stop (what it
+ * returned is kept in s->stop_value). */
 static int call(whelk_splitter *s, char *text, size_t len, unsigned flags,
                 whelk_line_fn fn, void *ud)
 {
@@ -35,7 +36,10 @@ static int call(whelk_splitter *s, char *text, size_t len, unsigned flags,
     s->line.flags = flags;
     rc = fn(&s->line, ud);
     text[len] = saved;
-    return rc != 0;
+    if (rc == 0)
+        return 0;
+    s->stop_value = rc;
+    return 1;
 }
 
 /* The length of the next piece of a line longer than max_line, whose

@@ -187,15 +187,19 @@ static int all_reaped(const whelk_proc *pr)
 
 /* ------------------------------------------------------------ delivery */
 
-/* A callback returned non-zero: the run stops at once (SIGKILL), and the
- * error names the first stage still running, as a cancel would. */
-static void abort_run(whelk_proc *pr, const char *what)
+/* A callback returned value (non-zero): the run stops at once (SIGKILL),
+ * and the error names the first stage still running, as a cancel would,
+ * and keeps value for whelk_error_callback_value -- unless the run had
+ * already failed (a deadline, a cancel), whose error stands. */
+static void abort_run(whelk_proc *pr, const char *what, int value)
 {
     char why[64];
 
     snprintf(why, sizeof why, "was stopped by the %s callback", what);
-    whelk__stop_fail(pr, WHELK_E_ABORTED, ECANCELED, whelk__stop_stage(pr),
-                     why);
+    whelk__error_set_callback_value(
+        whelk__stop_fail(pr, WHELK_E_ABORTED, ECANCELED, whelk__stop_stage(pr),
+                         why),
+        value);
     pr->aborted = 1;
     whelk__proc_signal(pr, SIGKILL);
     pr->phase = PH_KILL;
@@ -275,13 +279,13 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
                                                  : pr->deadline_ms);
     if (s->chunk_cb && (len || eof)) {
         whelk_chunk c = {s->stage, s->which, data, len, 0};
-        if (len && p->chunk_fn(&c, p->chunk_ud) != 0)
+        if (len && (rc = p->chunk_fn(&c, p->chunk_ud)) != 0)
             goto aborted_chunk;
         if (eof) {
             c.data = NULL;
             c.len = 0;
             c.eof = 1;
-            if (p->chunk_fn(&c, p->chunk_ud) != 0)
+            if ((rc = p->chunk_fn(&c, p->chunk_ud)) != 0)
                 goto aborted_chunk;
         }
     }
@@ -308,7 +312,7 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
         if (rc == -2)
             goto nomem;
         if (rc != 0) {
-            abort_run(pr, "line");
+            abort_run(pr, "line", s->split.stop_value);
             return -1;
         }
     }
@@ -318,7 +322,7 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
     }
     return 0;
 aborted_chunk:
-    abort_run(pr, "chunk");
+    abort_run(pr, "chunk", rc);
     return -1;
 nomem:
     fail(pr, (whelk_error *)&whelk__nomem_error);

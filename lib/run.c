@@ -294,6 +294,10 @@ whelk_proc *whelk__proc_conclude(whelk_proc *pr, whelk_result **r,
     for (i = 0; i < pr->n; i++)
         pr->result->st[i] = pr->stages[i].st;
     e = whelk__verdict(p, &pr->result, fail, pr->tails, pr->host_head);
+    /* a filter's function failed its stage: what it returned */
+    if (e && e->kind == WHELK_E_EXIT && e->stage < pr->n)
+        whelk__error_set_callback_value(e,
+                                        whelk__filter_returned(pr, e->stage));
     res = e ? NULL : pr->result;
     if (!e)
         pr->result = NULL;

@@ -3,7 +3,8 @@
  * a deadline (pump.c's timer), whelk_proc_cancel, a callback returning
  * non-zero.  Whatever stops a run, the error names the first stage still
  * running at that moment, and that stage's status in the error's result is
- * the one the stop gave it (whelk__verdict copies it into the error).
+ * the one the stop gave it (whelk__verdict copies it into the error); a
+ * callback's stop also keeps the value it returned (pump.c).
  * The handle's state is pump.c's: this file reads and changes it only
  * through proc.h.
  */
@@ -21,8 +22,8 @@ size_t whelk__stop_stage(whelk_proc *pr)
     return whelk__proc_live_stage(pr);
 }
 
-void whelk__stop_fail(whelk_proc *pr, int kind, int errnum, size_t stage,
-                      const char *what)
+whelk_error *whelk__stop_fail(whelk_proc *pr, int kind, int errnum,
+                              size_t stage, const char *what)
 {
     const whelk_pipeline *p = whelk__proc_pipeline(pr);
     size_t n = whelk__proc_nstages(pr);
@@ -31,14 +32,16 @@ void whelk__stop_fail(whelk_proc *pr, int kind, int errnum, size_t stage,
     whelk_error *e;
 
     if (whelk__proc_failed(pr))
-        return;
+        return NULL;
     cmd = stage < n ? whelk__cmd_string(p->cmds[stage])
                     : whelk_pipeline_tostring(p);
     e = whelk__error_new(
         kind, errnum, stage, NULL, "`%s`%s %s", cmd ? cmd : "?",
         stage < n ? whelk__stage_label(where, sizeof where, stage, n) : "",
         what);
-    whelk__proc_fail(pr, whelk__error_take_command(e, cmd));
+    e = whelk__error_take_command(e, cmd);
+    whelk__proc_fail(pr, e); /* recorded: the run had not failed */
+    return e;
 }
 
 int whelk__proc_cancel(whelk_proc *pr, const char *why)

@@ -15,9 +15,11 @@ WHELK_INTERNAL size_t whelk__stop_stage(whelk_proc *pr);
 
 /* Record why the run stopped (unless it already failed): an error of kind
  * and errnum naming stage (or the pipeline, for WHELK_NO_STAGE), with the
- * message "`command` (stage i of n) <what>". */
-WHELK_INTERNAL void whelk__stop_fail(whelk_proc *pr, int kind, int errnum,
-                                     size_t stage, const char *what);
+ * message "`command` (stage i of n) <what>".  Returns the error recorded
+ * (kept by the run), or NULL when the run had already failed. */
+WHELK_INTERNAL whelk_error *whelk__stop_fail(whelk_proc *pr, int kind,
+                                             int errnum, size_t stage,
+                                             const char *what);
 
 /* Stop the run now, as the host's decision (whelk_proc_cancel, and the
  * host giving up on a pull or feed): it ends in WHELK_E_ABORTED (errno

@@ -59,6 +59,7 @@ WHELK_MAN_LINKS = \
 	man/whelk_cmd_stderr_fd.3 \
 	man/whelk_cmd_stderr_file.3 \
 	man/whelk_die_on_error.3 \
+	man/whelk_error_callback_value.3 \
 	man/whelk_error_command.3 \
 	man/whelk_error_errno.3 \
 	man/whelk_error_exit_code.3 \

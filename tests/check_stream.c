@@ -311,6 +311,7 @@ static Suite *stream_suite(void)
     stream_decode(s);
     stream_stdin_encoding(s);
     stream_hooks(s);
+    stream_callback_value(s);
 
     return s;
 }

@@ -147,5 +147,6 @@ void stream_chunks(Suite *s);
 void stream_decode(Suite *s);
 void stream_stdin_encoding(Suite *s);
 void stream_hooks(Suite *s);
+void stream_callback_value(Suite *s);
 
 #endif /* WHELK_TESTS_STREAM_H */
