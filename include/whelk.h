@@ -637,6 +637,22 @@ WHELK_API void whelk_pipeline_timeout(whelk_pipeline *p, unsigned ms);
  * exits).  A host that dies between the spawn and the child's request for
  * the signal is seen by the child, which then does not run.  A stage that
  * executes a set-user-ID program loses the signal (the kernel clears it).
+ *
+ * The host calling fork() while such a run is in flight: the run stays
+ * the parent's.  Its stages are the parent's children and die with the
+ * parent process -- not with the forked child, and a forked child that
+ * lives on does not keep them alive.  In the forked child the handle is a
+ * copy that must not be used (no whelk_proc_* call, no free): the child
+ * has only the thread that called fork(), not the run's spawning thread,
+ * so freeing it would join a thread that does not exist there, and in the
+ * child of a multithreaded process (that thread makes the host one) only
+ * async-signal-safe calls are allowed until exec; its stages are not the
+ * child's children (their statuses cannot be collected); its pipes and
+ * pidfds are the parent's (reading would take the parent's output, a kill
+ * or cancel would reach the parent's stages).  The child should exec or
+ * _exit, leaving the handle alone; the run's descriptors are
+ * close-on-exec, but until then the child holds them open (a fed stdin
+ * then sees no end of input).
  */
 WHELK_API void whelk_pipeline_die_with_host(whelk_pipeline *p, int on);
 

@@ -43,6 +43,7 @@ static Suite *setup_suite(void)
     setup_fds(s);
     setup_limits_ids(s);
     setup_die_with_host(s);
+    setup_die_with_host_fork(s);
 
     return s;
 }

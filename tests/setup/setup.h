@@ -48,5 +48,6 @@ void setup_text(Suite *s);
 void setup_fds(Suite *s);
 void setup_limits_ids(Suite *s);
 void setup_die_with_host(Suite *s);
+void setup_die_with_host_fork(Suite *s);
 
 #endif /* WHELK_TESTS_SETUP_H */
