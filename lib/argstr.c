@@ -181,11 +181,12 @@ whelk_cmd *whelk_cmd_new_argstr(const char *words)
         return (whelk_cmd *)&whelk__nomem_cmd;
     rc = whelk__argstr_split(words, &argv, &f, NULL);
     if (rc == ENOMEM) {
-        whelk__fault_set(&cmd->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
+        whelk__fault_set(whelk__cmd_fault(cmd), WHELK_E_NOMEM, ENOMEM,
+                         "out of memory");
         return cmd;
     }
     if (rc) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
+        whelk__fault_set(whelk__cmd_fault(cmd), WHELK_E_INVALID, EINVAL,
                          "cannot split the command string \"%s\" into words: "
                          "%s, at byte %zu",
                          words ? words : "(null)", f.why, f.offset);

@@ -7,7 +7,7 @@
 #define _GNU_SOURCE
 #include "childsetup.h"
 #include "alloc.h"
-#include "builder.h"
+#include "builder_body.h"
 #include "errors.h"
 #include "fault.h"
 #include "names.h"

@@ -5,7 +5,7 @@
  */
 #include "alloc.h"
 #include "fault.h"
-#include "builder.h"
+#include "builder_body.h"
 #include "childsetup.h"
 
 #include <errno.h>
@@ -366,4 +366,23 @@ void whelk_cmd_free(whelk_cmd *cmd)
     whelk__setup_free(cmd->setup);
     whelk__fault_clear(&cmd->fault);
     free(cmd);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+int whelk__cmd_code_ok(const whelk_cmd *cmd, int code)
+{
+    size_t i;
+
+    if (!cmd->nok)
+        return code == 0;
+    for (i = 0; i < cmd->nok; i++)
+        if (cmd->ok_codes[i] == code)
+            return 1;
+    return 0;
+}
+
+whelk_fault *whelk__cmd_fault(whelk_cmd *cmd)
+{
+    return &cmd->fault;
 }

@@ -16,7 +16,7 @@
 #include "filter.h"
 #include "alloc.h"
 #include "buf.h"
-#include "builder.h"
+#include "builder_body.h"
 #include "fault.h"
 #include "proc_body.h"
 #include "plan.h"

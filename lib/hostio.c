@@ -497,7 +497,7 @@ read_line_slow(whelk_proc *pr, whelk_line *line, int timeout_ms)
         errno = EINVAL;
         return -1;
     }
-    max = h->max_line = pr->p->max_line;
+    max = h->max_line = whelk__pipeline_max_line(pr->p);
     h->stage = pr->n - 1;
     for (;;) {
         size_t avail;
@@ -667,7 +667,7 @@ static ssize_t encode_some(whelk_proc *pr, struct whelk_host *h,
     int partial;
 
     if (h->cd == (iconv_t)-1) {
-        const char *cs = whelk__charset(pr->p->in_encoding);
+        const char *cs = whelk__charset(whelk__pipeline_in_encoding(pr->p));
         if (!cs || (h->cd = iconv_open(cs, "UTF-8")) == (iconv_t)-1) {
             h->cd = (iconv_t)-1;
             errno = errno == ENOMEM ? ENOMEM : EINVAL;
@@ -732,7 +732,7 @@ ssize_t whelk_proc_write(whelk_proc *pr, const void *data, size_t n,
         if (h->out_off < h->out.len && flush_out(pr, h) < 0)
             return -1;
         if (h->out_off == h->out.len) {
-            if (pr->p->in_encoding) {
+            if (whelk__pipeline_in_encoding(pr->p)) {
                 k = encode_some(pr, h, data, n);
                 if (k > 0 && flush_out(pr, h) < 0 && h->broken)
                     return -1;

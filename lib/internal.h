@@ -8,6 +8,7 @@
  *   names.h     errno and signal names     fault.h    builder faults
  *   integer.h   overflow-checked sizes     status.h   one stage's status
  *   builder.h   whelk_cmd, whelk_pipeline  result.h   whelk_result
+ *   builder_body.h  their bodies
  *   errors.h    whelk_error, errno rule    quote.h    commands as sh text
  *   decode.h    bytes -> UTF-8 (opaque)    lines.h    text -> lines
  *   plan.h      one attempt's plan         spawner.h  start one stage
@@ -25,6 +26,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "builder.h"
+#include "builder_body.h"
 #include "decode.h"
 #include "errors.h"
 #include "fault.h"

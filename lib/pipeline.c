@@ -5,7 +5,7 @@
  */
 #include "alloc.h"
 #include "fault.h"
-#include "builder.h"
+#include "builder_body.h"
 #include "tee.h"
 
 #include <errno.h>
@@ -392,4 +392,26 @@ void whelk_pipeline_free(whelk_pipeline *p)
     whelk_remote_free(p->remote);
     whelk__fault_clear(&p->fault);
     free(p);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+const whelk_cmd *whelk__pipeline_cmd(const whelk_pipeline *p, size_t i)
+{
+    return p->cmds[i];
+}
+
+int whelk__pipeline_checks(const whelk_pipeline *p)
+{
+    return p->check;
+}
+
+size_t whelk__pipeline_max_line(const whelk_pipeline *p)
+{
+    return p->max_line;
+}
+
+const char *whelk__pipeline_in_encoding(const whelk_pipeline *p)
+{
+    return p->in_encoding;
 }

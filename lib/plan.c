@@ -10,7 +10,7 @@
 #include "buf.h"
 #include "names.h"
 #include "fault.h"
-#include "builder.h"
+#include "builder_body.h"
 #include "errors.h"
 #include "decode.h"
 #include "lines.h"

@@ -24,7 +24,7 @@
 #include "stop.h"
 #include "sys.h"
 #include "remote.h"
-#include "builder.h"
+#include "builder_body.h"
 
 #include <errno.h>
 #include <fcntl.h>

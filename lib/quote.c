@@ -5,7 +5,7 @@
  */
 #include "alloc.h"
 #include "buf.h"
-#include "builder.h"
+#include "builder_body.h"
 #include "quote.h"
 
 #include <stdlib.h>

@@ -17,7 +17,7 @@
 #include "remote.h"
 #include "alloc.h"
 #include "buf.h"
-#include "builder.h"
+#include "builder_body.h"
 #include "decode.h"
 #include "errors.h"
 #include "fault.h"

@@ -7,7 +7,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "names.h"
-#include "builder.h"
+#include "builder_body.h"
 #include "result.h"
 #include "errors.h"
 #include "plan.h"

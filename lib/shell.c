@@ -5,7 +5,7 @@
  */
 #include "alloc.h"
 #include "fault.h"
-#include "builder.h"
+#include "builder_body.h"
 
 #include <errno.h>
 #include <stdarg.h>

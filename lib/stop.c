@@ -33,7 +33,7 @@ whelk_error *whelk__stop_fail(whelk_proc *pr, int kind, int errnum,
 
     if (whelk__proc_failed(pr))
         return NULL;
-    cmd = stage < n ? whelk__cmd_string(p->cmds[stage])
+    cmd = stage < n ? whelk__cmd_string(whelk__pipeline_cmd(p, stage))
                     : whelk_pipeline_tostring(p);
     e = whelk__error_new(
         kind, errnum, stage, NULL, "`%s`%s %s", cmd ? cmd : "?",

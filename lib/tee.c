@@ -22,7 +22,7 @@
  */
 #include "tee.h"
 #include "alloc.h"
-#include "builder.h"
+#include "builder_body.h"
 #include "errors.h"
 #include "fault.h"
 #include "names.h"

@@ -32,18 +32,6 @@ typedef struct verdict {
     size_t n;
 } verdict;
 
-static int code_ok(const whelk_cmd *c, int code)
-{
-    size_t i;
-
-    if (!c->nok)
-        return code == 0;
-    for (i = 0; i < c->nok; i++)
-        if (c->ok_codes[i] == code)
-            return 1;
-    return 0;
-}
-
 /* The stage to blame, or WHELK_NO_STAGE when the run succeeded: the first
  * stage that failed on its own.  A stage killed by SIGPIPE before the last
  * one failed only because a reader after it quit: that is no failure when
@@ -54,7 +42,8 @@ static size_t cause(const verdict *v)
 
     for (i = n; i-- > 0;) {
         const whelk_status *st = &v->r->st[i];
-        int ok = st->sig == 0 && code_ok(v->p->cmds[i], st->code);
+        int ok = st->sig == 0 &&
+                 whelk__cmd_code_ok(whelk__pipeline_cmd(v->p, i), st->code);
         /* the host that stopped pulling is the last stage's reader */
         if (!ok && !(st->sig == SIGPIPE && (i < n - 1 || v->host_head)))
             blame = i;
@@ -87,7 +76,7 @@ static const char *tail_text(const whelk_buf *t, size_t *len)
 static whelk_error *status_error(const verdict *v, size_t i)
 {
     const whelk_status *st = &v->r->st[i];
-    char *cmd = whelk__cmd_string(v->p->cmds[i]);
+    char *cmd = whelk__cmd_string(whelk__pipeline_cmd(v->p, i));
     char where[64];
     whelk_buf msg = {0};
     size_t tlen;
@@ -124,7 +113,7 @@ static whelk_error *status_error(const verdict *v, size_t i)
 
 static whelk_error *unknown_status(const verdict *v, size_t i)
 {
-    char *cmd = whelk__cmd_string(v->p->cmds[i]);
+    char *cmd = whelk__cmd_string(whelk__pipeline_cmd(v->p, i));
     whelk_error *e = whelk__error_new(
         WHELK_E_IO, ECHILD, i, NULL,
         "the exit status of `%s` is unavailable: it was reaped outside "
@@ -145,7 +134,7 @@ whelk_error *whelk__verdict(const whelk_pipeline *p, whelk_result **r,
     for (i = 0; !e && i < v.n; i++)
         if (!v.r->st[i].known)
             e = unknown_status(&v, i);
-    if (!e && p->check && (i = cause(&v)) != WHELK_NO_STAGE)
+    if (!e && whelk__pipeline_checks(p) && (i = cause(&v)) != WHELK_NO_STAGE)
         e = status_error(&v, i);
     if (!e)
         return NULL;
