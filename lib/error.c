@@ -1,5 +1,6 @@
 /*
  * error.c -- whelk_error: what went wrong, for a person and for a program.
+ * Its body is private to this file (errors.h offers the setters).
  */
 #include "alloc.h"
 #include "buf.h"
@@ -11,6 +12,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+struct whelk_error {
+    int kind;
+    int errnum;
+    size_t stage;
+    int exit_code;
+    int sig;
+    char *message;
+    char *command;
+    whelk_result *result;
+    int callback_value; /* whelk_error_callback_value: what the user's
+                           callback returned to stop the run, else 0 */
+};
 
 /* Returned when even the error cannot be allocated; never freed. */
 const whelk_error whelk__nomem_error = {
@@ -72,6 +86,28 @@ whelk_error *whelk__error_set_callback_value(whelk_error *e, int value)
     if (e && e != &whelk__nomem_error)
         e->callback_value = value;
     return e;
+}
+
+void whelk__error_set_stage(whelk_error *e, size_t stage)
+{
+    if (e != &whelk__nomem_error)
+        e->stage = stage;
+}
+
+void whelk__error_set_status(whelk_error *e, int code, int sig)
+{
+    if (e != &whelk__nomem_error) {
+        e->exit_code = code;
+        e->sig = sig;
+    }
+}
+
+void whelk__error_set_result(whelk_error *e, whelk_result *r)
+{
+    if (e != &whelk__nomem_error)
+        e->result = r;
+    else
+        whelk_result_free(r);
 }
 
 int whelk__errno_kind(int errnum, int kind)

@@ -1,6 +1,8 @@
 /*
- * errors.h -- the body of whelk_error (error.c) and the helpers every module
- * makes its errors with, among them the one errno -> kind rule.
+ * errors.h -- the helpers every module makes its errors with, among them
+ * the one errno -> kind rule.  whelk_error's body is private to error.c:
+ * the few modules that fill in more than a message (the verdict, plan.c,
+ * remote.c) use the setters below.
  */
 #ifndef WHELK_ERRORS_H
 #define WHELK_ERRORS_H
@@ -9,18 +11,6 @@
 
 struct whelk_fault; /* fault.h */
 
-struct whelk_error {
-    int kind;
-    int errnum;
-    size_t stage;
-    int exit_code;
-    int sig;
-    char *message;
-    char *command;
-    whelk_result *result;
-    int callback_value; /* whelk_error_callback_value: what the user's
-                           callback returned to stop the run, else 0 */
-};
 /* Make an error; never returns NULL (falls back to a static NOMEM error).
  * Takes ownership of result. */
 WHELK_INTERNAL whelk_error *whelk__error_new(int kind, int errnum, size_t stage,
@@ -37,6 +27,14 @@ WHELK_INTERNAL whelk_error *whelk__error_set_command(whelk_error *e,
  * returns e. */
 WHELK_INTERNAL whelk_error *whelk__error_take_command(whelk_error *e,
                                                       char *cmd);
+/* Setters for what whelk__error_new does not take; each is a no-op on the
+ * static NOMEM error.  The stage the error names; the status of that
+ * stage (exit code, -1 when signalled; signal, 0 when exited). */
+WHELK_INTERNAL void whelk__error_set_stage(whelk_error *e, size_t stage);
+WHELK_INTERNAL void whelk__error_set_status(whelk_error *e, int code, int sig);
+/* Gives e the run's result (e must not hold one; the NOMEM error frees
+ * r instead). */
+WHELK_INTERNAL void whelk__error_set_result(whelk_error *e, whelk_result *r);
 /* The one errno -> error kind rule: ENOMEM is WHELK_E_NOMEM, a shortage of
  * descriptors (EMFILE, ENFILE) is WHELK_E_IO, anything else is kind (what
  * the failed step is: WHELK_E_IO for a pipe, read, write or file,

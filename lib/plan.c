@@ -687,8 +687,8 @@ static whelk_error *stage_fault(const whelk_pipeline *p, size_t i,
                                 const whelk_fault *f)
 {
     whelk_error *e = whelk__error_from_fault(f);
-    if (e != &whelk__nomem_error)
-        e->stage = i;
+
+    whelk__error_set_stage(e, i);
     return whelk__error_set_command(e, p->cmds[i]);
 }
 

@@ -767,13 +767,15 @@ whelk_error *whelk__remote_start_error(whelk_rrun *rr, whelk_error *e)
     /* the transport could not be found or started here; other failures
      * (a pipe, stdin's encoding) are the pipeline's own */
     if (!e || e == &whelk__nomem_error ||
-        (e->kind != WHELK_E_NOTFOUND && e->kind != WHELK_E_EXEC))
+        (whelk_error_kind(e) != WHELK_E_NOTFOUND &&
+         whelk_error_kind(e) != WHELK_E_EXEC))
         return e;
-    t = whelk__error_new(WHELK_E_TRANSPORT, e->errnum, WHELK_NO_STAGE, NULL,
+    t = whelk__error_new(WHELK_E_TRANSPORT, whelk_error_errno(e),
+                         WHELK_NO_STAGE, NULL,
                          "cannot start the transport to %s: %s", rr->r->name,
-                         e->message);
+                         whelk_error_message(e));
     if (t != &whelk__nomem_error)
-        t->command = whelk__strdup(rr->r->name);
+        t = whelk__error_take_command(t, whelk__strdup(rr->r->name));
     whelk_error_free(e);
     return t;
 }
@@ -1083,9 +1085,9 @@ static whelk_error *transport_error(whelk_proc *pr, const whelk_status *ts)
                              "reported its statuses%s%s",
                              rr->r->name, how, *noise ? ": " : "", noise);
     if (e != &whelk__nomem_error) {
-        e->exit_code = ts->known ? ts->code : -1;
-        e->sig = ts->known ? ts->sig : 0;
-        e->command = whelk__strdup(rr->r->name);
+        whelk__error_set_status(e, ts->known ? ts->code : -1,
+                                ts->known ? ts->sig : 0);
+        e = whelk__error_take_command(e, whelk__strdup(rr->r->name));
     }
     return e;
 }

@@ -295,9 +295,10 @@ whelk_proc *whelk__proc_conclude(whelk_proc *pr, whelk_result **r,
         pr->result->st[i] = pr->stages[i].st;
     e = whelk__verdict(p, &pr->result, fail, pr->tails, pr->host_head);
     /* a filter's function failed its stage: what it returned */
-    if (e && e->kind == WHELK_E_EXIT && e->stage < pr->n)
-        whelk__error_set_callback_value(e,
-                                        whelk__filter_returned(pr, e->stage));
+    if (e && whelk_error_kind(e) == WHELK_E_EXIT &&
+        whelk_error_stage(e) < pr->n)
+        whelk__error_set_callback_value(
+            e, whelk__filter_returned(pr, whelk_error_stage(e)));
     res = e ? NULL : pr->result;
     if (!e)
         pr->result = NULL;

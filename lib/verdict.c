@@ -105,10 +105,8 @@ static whelk_error *status_error(const verdict *v, size_t i)
         free(cmd);
         return e;
     }
-    e->command = cmd;
-    e->exit_code = st->code;
-    e->sig = st->sig;
-    return e;
+    whelk__error_set_status(e, st->code, st->sig);
+    return whelk__error_take_command(e, cmd);
 }
 
 static whelk_error *unknown_status(const verdict *v, size_t i)
@@ -140,11 +138,9 @@ whelk_error *whelk__verdict(const whelk_pipeline *p, whelk_result **r,
         return NULL;
     if (e == &whelk__nomem_error)
         return e;
-    if (e->stage < v.n) {
-        e->exit_code = v.r->st[e->stage].code;
-        e->sig = v.r->st[e->stage].sig;
-    }
-    e->result = *r;
+    if ((i = whelk_error_stage(e)) < v.n)
+        whelk__error_set_status(e, v.r->st[i].code, v.r->st[i].sig);
+    whelk__error_set_result(e, *r);
     *r = NULL;
     return e;
 }
