@@ -5,7 +5,7 @@
  * See childsetup.h for how the three sides fit.
  */
 #define _GNU_SOURCE
-#include "childsetup.h"
+#include "childsetup_body.h"
 #include "alloc.h"
 #include "builder_body.h"
 #include "errors.h"

@@ -11,6 +11,8 @@
  *            arrays, descriptors checked and moved above every target;
  *   child    whelk__child_* perform it with raw system calls only, from
  *            the fast path's clone child and from the fork path's child.
+ * The whelk_child_setup body is in childsetup_body.h, for childsetup.c
+ * (and the unit tests); the plan and the spawner hold it opaque.
  */
 #ifndef WHELK_CHILDSETUP_H
 #define WHELK_CHILDSETUP_H
@@ -19,32 +21,7 @@
 
 struct whelk_setup; /* private to childsetup.c */
 
-/* One extra descriptor: the child sees src as dst. */
-typedef struct whelk_fdmap {
-    int dst; /* >= 3 */
-    int src; /* above every dst of the command (the plan's duplicate) */
-} whelk_fdmap;
-
-typedef struct whelk_rlim {
-    int resource;
-    unsigned long long soft, hard;
-} whelk_rlim;
-
-/* Everything a child does for its command, in the order it is done. */
-typedef struct whelk_child_setup {
-    whelk_fdmap *fds; /* sorted by dst, distinct dsts */
-    size_t nfds;
-    whelk_rlim *rlims;
-    size_t nrlims;
-    int has_nice, nice_inc;
-    int has_umask;
-    unsigned umask;
-    int has_user;
-    uid_t uid;
-    gid_t gid;
-    int die_with_host; /* PR_SET_PDEATHSIG SIGKILL, then getppid check */
-    pid_t host_pid;    /* the parent the child must have (set at spawn) */
-} whelk_child_setup;
+typedef struct whelk_child_setup whelk_child_setup; /* childsetup_body.h */
 
 /* The steps a child reports (with an errno value) when one fails. */
 enum whelk_setup_step {

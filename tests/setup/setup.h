@@ -8,7 +8,7 @@
 
 #define _GNU_SOURCE
 #include "internal.h"
-#include "childsetup.h"
+#include "childsetup_body.h"
 #include <check.h>
 #include <grp.h>
 #include <pthread.h>
