@@ -36,7 +36,9 @@ WHELK_INTERNAL int whelk__argstr_split(const char *words, char ***argv,
                                        whelk_argstr_fault *fault,
                                        int *unquoted_nl);
 
-/* Frees a vector from whelk__argstr_split (NULL is fine). */
+/* Frees a vector from whelk__argstr_split (NULL is fine).  Both are used
+ * by argstr.c's whelk_cmd_new_argstr and, outside lib/, by
+ * fuzz/fuzz_argstr.c. */
 WHELK_INTERNAL void whelk__argstr_free(char **argv);
 
 #endif /* WHELK_ARGSTR_H */

@@ -17,7 +17,9 @@ WHELK_INTERNAL whelk_decoder *whelk__decoder_new(const char *encoding,
  * invalid byte) under STRICT, or -2 on ENOMEM. */
 WHELK_INTERNAL int whelk__decode(whelk_decoder *d, const char *in, size_t len,
                                  int eof, whelk_buf *out, uint64_t *bad_offset);
-/* Whether the source is UTF-8 itself (validation only, no conversion). */
+/* Whether the source is UTF-8 itself (validation only, no conversion).
+ * This and the next are decode.c's own questions, exported for the unit
+ * tests and fuzz/fuzz_decode.c. */
 WHELK_INTERNAL int whelk__decoder_is_utf8(const whelk_decoder *d);
 /* Whether the source is decoded by table lookup (a stateless single-byte
  * charset that iconv converts byte by byte exactly as the table does). */
