@@ -18,7 +18,7 @@
 #include "buf.h"
 #include "builder_body.h"
 #include "fault.h"
-#include "proc_body.h"
+#include "proc.h"
 #include "plan.h"
 
 #include <errno.h>
@@ -56,6 +56,13 @@ struct whelk_filter {
     struct pollfd *nested; /* pollfds of a wait inside whelk_filter_write */
 };
 
+/* One run's filter stages. */
+struct whelk_filters {
+    whelk_proc *pr;
+    size_t n;                /* the run's stages */
+    struct whelk_filter **f; /* per stage, NULL for a program */
+};
+
 /* ----------------------------------------------------------- the builder */
 
 whelk_cmd *whelk_cmd_new_filter(const char *name, whelk_filter_fn fn,
@@ -80,16 +87,16 @@ whelk_cmd *whelk_cmd_new_filter(const char *name, whelk_filter_fn fn,
 
 /* --------------------------------------------------------------- set-up */
 
-static int is_ours_in(const whelk_proc *pr, size_t i)
+static int is_ours_in(const whelk_pipeline *p, size_t i)
 {
-    return i > 0 || pr->p->in.kind == IO_BYTES || pr->p->in.kind == IO_FEED;
+    return i > 0 || p->in.kind == IO_BYTES || p->in.kind == IO_FEED;
 }
 
-static int is_ours_out(const whelk_proc *pr, size_t i)
+static int is_ours_out(const whelk_pipeline *p, size_t i, size_t n)
 {
-    int k = pr->p->out.kind;
+    int k = p->out.kind;
 
-    return i + 1 < pr->n || k == IO_CAPTURE || k == IO_STREAM || k == IO_PULL;
+    return i + 1 < n || k == IO_CAPTURE || k == IO_STREAM || k == IO_PULL;
 }
 
 /* A copy of the plan's descriptor above 2, close-on-exec. */
@@ -98,23 +105,31 @@ static int take_fd(int fd)
     return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
-int whelk__filters_start(whelk_proc *pr)
+int whelk__filters_start(whelk_proc *pr, struct whelk_filters **out)
 {
-    size_t i;
+    const whelk_pipeline *p = whelk__proc_pipeline(pr);
+    size_t i, n = whelk__proc_nstages(pr);
+    struct whelk_filters *fs;
     int any = 0;
 
-    for (i = 0; i < pr->n; i++)
-        any |= pr->p->cmds[i]->filter != NULL;
+    *out = NULL;
+    for (i = 0; i < n; i++)
+        any |= p->cmds[i]->filter != NULL;
     if (!any)
         return 0;
-    if (!(pr->filters = whelk__calloc(pr->n, sizeof *pr->filters)))
+    if (!(fs = *out = whelk__calloc(1, sizeof *fs)))
         return ENOMEM;
-    for (i = 0; i < pr->n; i++) {
-        const whelk_cmd *c = pr->p->cmds[i];
+    fs->pr = pr;
+    fs->n = n;
+    if (!(fs->f = whelk__calloc(n, sizeof *fs->f)))
+        return ENOMEM;
+    for (i = 0; i < n; i++) {
+        const whelk_cmd *c = p->cmds[i];
+        const int *fds;
         struct whelk_filter *f;
         if (!c->filter)
             continue;
-        if (!(f = pr->filters[i] = whelk__calloc(1, sizeof *f)))
+        if (!(f = fs->f[i] = whelk__calloc(1, sizeof *f)))
             return ENOMEM;
         f->pr = pr;
         f->stage = i;
@@ -123,24 +138,24 @@ int whelk__filters_start(whelk_proc *pr)
         f->in_fd = f->out_fd = -1;
         if (!(f->inbuf = whelk__malloc(FILTER_READ)))
             return ENOMEM;
-        f->in_fd = take_fd(whelk__plan_fds(pr->plan, i)[0]);
+        fds = whelk__plan_fds(whelk__proc_plan(pr), i);
+        f->in_fd = take_fd(fds[0]);
         if (f->in_fd < 0)
             return errno;
-        f->out_fd = take_fd(whelk__plan_fds(pr->plan, i)[1]);
+        f->out_fd = take_fd(fds[1]);
         if (f->out_fd < 0)
             return errno;
         /* the pipes the run made are the filter's alone: non-blocking; a
          * caller's descriptor is left as it is */
-        if (is_ours_in(pr, i)) {
+        if (is_ours_in(p, i)) {
             (void)fcntl(f->in_fd, F_SETFL, O_NONBLOCK);
             (void)fcntl(f->in_fd, F_SETPIPE_SZ, FILTER_PIPE);
         }
-        if (is_ours_out(pr, i)) {
+        if (is_ours_out(p, i, n)) {
             f->out_nb = fcntl(f->out_fd, F_SETFL, O_NONBLOCK) == 0;
             (void)fcntl(f->out_fd, F_SETPIPE_SZ, FILTER_PIPE);
         }
-        pr->stages[i].pid = -1;
-        pr->stages[i].pidfd = -1;
+        whelk__proc_stage_noproc(pr, i);
     }
     return 0;
 }
@@ -153,14 +168,14 @@ static void close_fd(int *fd)
     }
 }
 
-void whelk__filters_free(whelk_proc *pr)
+void whelk__filters_free(struct whelk_filters *fs)
 {
     size_t i;
 
-    if (!pr->filters)
+    if (!fs)
         return;
-    for (i = 0; i < pr->n; i++) {
-        struct whelk_filter *f = pr->filters[i];
+    for (i = 0; fs->f && i < fs->n; i++) {
+        struct whelk_filter *f = fs->f[i];
         if (!f)
             continue;
         close_fd(&f->in_fd);
@@ -170,8 +185,8 @@ void whelk__filters_free(whelk_proc *pr)
         whelk__buf_free(&f->out);
         free(f);
     }
-    free(pr->filters);
-    pr->filters = NULL;
+    free(fs->f);
+    free(fs);
 }
 
 /* ------------------------------------------------------------ life cycle */
@@ -185,18 +200,13 @@ static size_t pending(const struct whelk_filter *f)
  * given up): its descriptors are closed and its status is "reaped". */
 static void settle(struct whelk_filter *f)
 {
-    whelk_stage *s = &f->pr->stages[f->stage];
-
-    if (!f->ended || s->reaped || f->in_fn)
+    if (!f->ended || f->in_fn || whelk__proc_stage_reaped(f->pr, f->stage))
         return;
     if (pending(f) && f->out_fd >= 0 && !f->sig)
         return;
     close_fd(&f->out_fd);
     f->out.len = f->out_off = 0;
-    s->reaped = 1;
-    s->st.known = 1;
-    s->st.code = f->sig ? -1 : f->code;
-    s->st.sig = f->sig;
+    whelk__proc_stage_ended(f->pr, f->stage, f->sig ? -1 : f->code, f->sig);
 }
 
 /* End the stage's input with a status: upstream sees a reader gone. */
@@ -274,13 +284,14 @@ static void feed(struct whelk_filter *f)
     }
 }
 
-void whelk__filters_fill(whelk_proc *pr, struct pollfd *fds)
+void whelk__filters_fill(const struct whelk_filters *fs, size_t n,
+                         struct pollfd *fds)
 {
     size_t i;
 
-    for (i = 0; i < pr->n; i++) {
+    for (i = 0; i < n; i++) {
         struct pollfd *in = &fds[WHELK_FILTER_SLOTS * i], *out = in + 1;
-        const struct whelk_filter *f = pr->filters ? pr->filters[i] : NULL;
+        const struct whelk_filter *f = fs ? fs->f[i] : NULL;
         in->fd = out->fd = -1;
         in->events = POLLIN;
         out->events = POLLOUT;
@@ -294,15 +305,15 @@ void whelk__filters_fill(whelk_proc *pr, struct pollfd *fds)
     }
 }
 
-void whelk__filters_handle(whelk_proc *pr, const struct pollfd *fds)
+void whelk__filters_handle(struct whelk_filters *fs, const struct pollfd *fds)
 {
     size_t i;
 
-    if (!pr->filters)
+    if (!fs)
         return;
-    for (i = 0; i < pr->n; i++) {
+    for (i = 0; i < fs->n; i++) {
         const struct pollfd *in = &fds[WHELK_FILTER_SLOTS * i], *out = in + 1;
-        struct whelk_filter *f = pr->filters[i];
+        struct whelk_filter *f = fs->f[i];
         if (!f)
             continue;
         if (out->revents && out->fd >= 0 && out->fd == f->out_fd)
@@ -314,24 +325,23 @@ void whelk__filters_handle(whelk_proc *pr, const struct pollfd *fds)
     }
 }
 
-int whelk__filter_returned(const whelk_proc *pr, size_t stage)
+int whelk__filter_returned(const struct whelk_filters *fs, size_t stage)
 {
-    const struct whelk_filter *f =
-        pr->filters && stage < pr->n ? pr->filters[stage] : NULL;
+    const struct whelk_filter *f = fs && stage < fs->n ? fs->f[stage] : NULL;
 
     return f ? f->returned : 0;
 }
 
-void whelk__filters_signal(whelk_proc *pr, int sig)
+void whelk__filters_signal(struct whelk_filters *fs, int sig)
 {
     size_t i;
 
-    if (!pr->filters || (sig != SIGKILL && sig != SIGTERM && sig != SIGINT &&
-                         sig != SIGHUP && sig != SIGPIPE))
+    if (!fs || (sig != SIGKILL && sig != SIGTERM && sig != SIGINT &&
+                sig != SIGHUP && sig != SIGPIPE))
         return;
-    for (i = 0; i < pr->n; i++) {
-        struct whelk_filter *f = pr->filters[i];
-        if (!f || pr->stages[i].reaped)
+    for (i = 0; i < fs->n; i++) {
+        struct whelk_filter *f = fs->f[i];
+        if (!f || whelk__proc_stage_reaped(fs->pr, i))
             continue;
         if (f->in_fn) {
             f->killed = sig; /* whelk_filter_write fails; ends on return */

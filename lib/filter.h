@@ -23,28 +23,40 @@
  * output); program stages leave theirs unused (fd -1). */
 #define WHELK_FILTER_SLOTS 2
 
-/* run.c: set the run's filter stages up once the plan is made, before its
- * child ends are closed: their descriptors are taken from the plan.  0, or
- * an errno value (nothing is left half made: whelk__filters_free cleans). */
-WHELK_INTERNAL int whelk__filters_start(whelk_proc *pr);
+struct whelk_filters; /* one run's filter stages, private to filter.c */
 
-/* run.c: release the filter state of a run (closes what is still open). */
-WHELK_INTERNAL void whelk__filters_free(whelk_proc *pr);
+/* run.c: set the filter stages of pr up once the plan is made, before its
+ * child ends are closed: their descriptors are taken from the plan
+ * (whelk__plan_fds), their stages marked as having no process.  *out is
+ * left NULL when pr has none; else it is set first, so that a failure
+ * leaves nothing half made that whelk__filters_free does not clean.  0, or
+ * an errno value. */
+WHELK_INTERNAL int whelk__filters_start(whelk_proc *pr,
+                                        struct whelk_filters **out);
 
-/* pump.c: fill the filter slots (WHELK_FILTER_SLOTS * pr->n from fds). */
-WHELK_INTERNAL void whelk__filters_fill(whelk_proc *pr, struct pollfd *fds);
+/* run.c: release a run's filter stages (closes what is still open; NULL is
+ * fine). */
+WHELK_INTERNAL void whelk__filters_free(struct whelk_filters *fs);
 
-/* pump.c: act on what poll reported in the filter slots. */
-WHELK_INTERNAL void whelk__filters_handle(whelk_proc *pr,
+/* pump.c: fill the filter slots (WHELK_FILTER_SLOTS * n from fds, n the
+ * run's number of stages; fs NULL: a run without filters, all unused). */
+WHELK_INTERNAL void whelk__filters_fill(const struct whelk_filters *fs,
+                                        size_t n, struct pollfd *fds);
+
+/* pump.c: act on what poll reported in the filter slots (NULL is fine). */
+WHELK_INTERNAL void whelk__filters_handle(struct whelk_filters *fs,
                                           const struct pollfd *fds);
 
 /* run.c: the non-zero value the function of filter stage `stage` returned,
  * which ended that stage (its status is that value as an exit code,
- * 1..255); 0 when the stage is not a filter or ended otherwise. */
-WHELK_INTERNAL int whelk__filter_returned(const whelk_proc *pr, size_t stage);
+ * 1..255); 0 when the stage is not a filter or ended otherwise (NULL is
+ * fine). */
+WHELK_INTERNAL int whelk__filter_returned(const struct whelk_filters *fs,
+                                          size_t stage);
 
 /* pump.c: a signal sent to the run: SIGKILL, SIGTERM, SIGINT, SIGHUP and
- * SIGPIPE end the running filters as if it had killed them. */
-WHELK_INTERNAL void whelk__filters_signal(whelk_proc *pr, int sig);
+ * SIGPIPE end the running filters as if it had killed them (NULL is
+ * fine). */
+WHELK_INTERNAL void whelk__filters_signal(struct whelk_filters *fs, int sig);
 
 #endif /* WHELK_FILTER_H */

@@ -12,6 +12,8 @@
 
 #include "base.h"
 
+struct whelk_plan; /* plan.h */
+
 WHELK_INTERNAL int64_t whelk__now_ms(void);
 /* One iteration of the loop; returns 1 when finished. */
 WHELK_INTERNAL int whelk__pump(whelk_proc *pr, int timeout_ms);
@@ -53,8 +55,8 @@ WHELK_INTERNAL ssize_t whelk__write_nosigpipe(int fd, const void *buf,
 WHELK_INTERNAL whelk_proc *
 whelk__proc_conclude(whelk_proc *pr, whelk_result **r, whelk_error **err);
 
-/* What the modules that stop a run (stop.c) read and change of the handle
- * (pump.c). */
+/* Accessors (pump.c): what the modules that stop a run (stop.c) read and
+ * change of the handle. */
 /* The pipeline the run was started from. */
 WHELK_INTERNAL const whelk_pipeline *whelk__proc_pipeline(const whelk_proc *pr);
 /* Its number of stages. */
@@ -72,6 +74,16 @@ WHELK_INTERNAL void whelk__proc_fail(whelk_proc *pr, whelk_error *e);
 WHELK_INTERNAL int whelk__proc_finished(const whelk_proc *pr);
 /* The run is being stopped already (a deadline, an abort, a cancel). */
 WHELK_INTERNAL int whelk__proc_stopping(const whelk_proc *pr);
+/* What filter stages (filter.c) read and change of the handle: the plan
+ * they take their descriptors from; whether stage i's status is
+ * collected; stage i has no process (a filter runs in the loop); stage i
+ * ended with that status (code -1 when signalled, sig 0 when exited),
+ * collected as a reaped child's would be. */
+WHELK_INTERNAL struct whelk_plan *whelk__proc_plan(const whelk_proc *pr);
+WHELK_INTERNAL int whelk__proc_stage_reaped(const whelk_proc *pr, size_t i);
+WHELK_INTERNAL void whelk__proc_stage_noproc(whelk_proc *pr, size_t i);
+WHELK_INTERNAL void whelk__proc_stage_ended(whelk_proc *pr, size_t i, int code,
+                                            int sig);
 /* Stop the run now, as an abort: nothing more reaches callbacks, the
  * stages get SIGTERM and, after the pipeline's kill grace, SIGKILL.
  * Returns 0, or the errno value of a failed signal. */

@@ -3,7 +3,7 @@
  * own it: run.c makes it, spawns its stages and opens its epoll and timer
  * descriptors; pump.c drives it (the loop, reaping, signalling, stopping).
  * The modules that hang state off the handle and drive it from the host's
- * side (hostio.c, filter.c, remote.c) read it too.  Every other file sees
+ * side (hostio.c, remote.c) read it too.  Every other file sees
  * whelk_proc opaque and goes through proc.h.
  */
 #ifndef WHELK_PROC_BODY_H
@@ -51,7 +51,7 @@ struct whelk_proc {
     int64_t timer_armed;           /* what tfd is set to */
     struct whelk_host *host;       /* pull and feed state (hostio.c), or NULL */
     struct whelk_keeper *keeper;   /* die_with_host: the spawning thread */
-    struct whelk_filter **filters; /* per stage (filter.c), or NULL */
+    struct whelk_filters *filters; /* filter stages (filter.c), or NULL */
     struct whelk_teerun *tee;      /* open tee destinations (tee.c) */
     int in_loop;   /* the loop is running: calls on the handle from its
                       callbacks are refused */

@@ -70,7 +70,7 @@ int whelk__proc_signal(whelk_proc *pr, int sig)
     size_t i;
     int any = 0, rc = 0;
 
-    whelk__filters_signal(pr, sig);
+    whelk__filters_signal(pr->filters, sig);
     for (i = 0; i < pr->n; i++)
         any |= pr->stages[i].pid > 0 && !pr->stages[i].reaped;
     /* The group's number cannot be reused while a member lives or its
@@ -603,7 +603,7 @@ static void fill_pollfds(whelk_proc *pr, struct pollfd *fds)
         fds[pid_slot + i].events = POLLIN;
         fds[pid_slot + i].revents = 0;
     }
-    whelk__filters_fill(pr, fds + pid_slot + pr->n);
+    whelk__filters_fill(pr->filters, pr->n, fds + pid_slot + pr->n);
 }
 
 size_t whelk__proc_nfds(const whelk_proc *pr)
@@ -641,7 +641,7 @@ static int handle(whelk_proc *pr, const struct pollfd *fds, int rc)
             else
                 write_stdin(pr);
         }
-        whelk__filters_handle(pr, fds + pid_slot + pr->n);
+        whelk__filters_handle(pr->filters, fds + pid_slot + pr->n);
     }
     for (i = 0; i < pr->n; i++) {
         whelk_stage *s = &pr->stages[i];
@@ -799,4 +799,30 @@ int whelk__proc_terminate(whelk_proc *pr)
     if (pr->tfd >= 0)
         whelk__proc_arm(pr);
     return rc;
+}
+
+whelk_plan *whelk__proc_plan(const whelk_proc *pr)
+{
+    return pr->plan;
+}
+
+int whelk__proc_stage_reaped(const whelk_proc *pr, size_t i)
+{
+    return pr->stages[i].reaped;
+}
+
+void whelk__proc_stage_noproc(whelk_proc *pr, size_t i)
+{
+    pr->stages[i].pid = -1;
+    pr->stages[i].pidfd = -1;
+}
+
+void whelk__proc_stage_ended(whelk_proc *pr, size_t i, int code, int sig)
+{
+    whelk_stage *s = &pr->stages[i];
+
+    s->reaped = 1;
+    s->st.known = 1;
+    s->st.code = code;
+    s->st.sig = sig;
 }

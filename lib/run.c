@@ -60,7 +60,7 @@ static void proc_free(whelk_proc *pr)
     whelk__buf_free(&pr->scratch);
     whelk__buf_free(&pr->decoded);
     whelk__host_free(pr->host);
-    whelk__filters_free(pr);
+    whelk__filters_free(pr->filters);
     whelk__tee_free(pr->tee);
     whelk_result_free(pr->result);
     whelk_error_free(pr->fail);
@@ -206,7 +206,7 @@ static whelk_proc *start_once(whelk_pipeline *p, whelk_error **err)
     if (pr->remote && whelk__remote_started(pr, err) < 0)
         goto fail;
     if (!pr->remote) {
-        int e = whelk__filters_start(pr);
+        int e = whelk__filters_start(pr, &pr->filters);
         if (e) {
             *err = whelk__error_new(
                 whelk__errno_kind(e, WHELK_E_IO), e, WHELK_NO_STAGE, NULL,
@@ -298,7 +298,7 @@ whelk_proc *whelk__proc_conclude(whelk_proc *pr, whelk_result **r,
     if (e && whelk_error_kind(e) == WHELK_E_EXIT &&
         whelk_error_stage(e) < pr->n)
         whelk__error_set_callback_value(
-            e, whelk__filter_returned(pr, whelk_error_stage(e)));
+            e, whelk__filter_returned(pr->filters, whelk_error_stage(e)));
     res = e ? NULL : pr->result;
     if (!e)
         pr->result = NULL;
