@@ -13,6 +13,7 @@
 #include "base.h"
 
 struct whelk_plan; /* plan.h */
+struct whelk_rrun; /* remote.h */
 
 WHELK_INTERNAL int64_t whelk__now_ms(void);
 /* One iteration of the loop; returns 1 when finished. */
@@ -84,6 +85,11 @@ WHELK_INTERNAL int whelk__proc_stage_reaped(const whelk_proc *pr, size_t i);
 WHELK_INTERNAL void whelk__proc_stage_noproc(whelk_proc *pr, size_t i);
 WHELK_INTERNAL void whelk__proc_stage_ended(whelk_proc *pr, size_t i, int code,
                                             int sig);
+/* What a remote run (remote.c) reads and changes of the handle: its
+ * state; stage i runs on the far side (no process here, its status is
+ * reported by the far side: whelk__remote_settle). */
+WHELK_INTERNAL struct whelk_rrun *whelk__proc_remote(const whelk_proc *pr);
+WHELK_INTERNAL void whelk__proc_stage_far(whelk_proc *pr, size_t i);
 /* Stop the run now, as an abort: nothing more reaches callbacks, the
  * stages get SIGTERM and, after the pipeline's kill grace, SIGKILL.
  * Returns 0, or the errno value of a failed signal. */

@@ -2,8 +2,9 @@
  * proc_body.h -- the body of the run handle whelk_proc, for the files that
  * own it: run.c makes it, spawns its stages and opens its epoll and timer
  * descriptors; pump.c drives it (the loop, reaping, signalling, stopping).
- * The modules that hang state off the handle and drive it from the host's
- * side (hostio.c, remote.c) read it too.  Every other file sees
+ * hostio.c, which drives it from the host's side (its per-line read
+ * path reads the host state and the loop flag without a call), reads it
+ * too.  Every other file sees
  * whelk_proc opaque and goes through proc.h.
  */
 #ifndef WHELK_PROC_BODY_H

@@ -826,3 +826,15 @@ void whelk__proc_stage_ended(whelk_proc *pr, size_t i, int code, int sig)
     s->st.code = code;
     s->st.sig = sig;
 }
+
+void whelk__proc_stage_far(whelk_proc *pr, size_t i)
+{
+    pr->stages[i].pid = -1;
+    pr->stages[i].pidfd = -1;
+    pr->stages[i].reaped = 1;
+}
+
+struct whelk_rrun *whelk__proc_remote(const whelk_proc *pr)
+{
+    return pr->remote;
+}

@@ -25,7 +25,7 @@
 #include "names.h"
 #include "plan.h"
 #include "stream.h"
-#include "proc_body.h"
+#include "proc.h"
 #include "quote.h"
 #include "result.h"
 
@@ -782,25 +782,22 @@ whelk_error *whelk__remote_start_error(whelk_rrun *rr, whelk_error *e)
 
 int whelk__remote_started(whelk_proc *pr, whelk_error **err)
 {
-    size_t i, ns;
-    whelk_stream *st = whelk__plan_streams(pr->plan, &ns);
+    whelk_rrun *rr = whelk__proc_remote(pr);
+    size_t i, ns, n = whelk__proc_nstages(pr);
+    whelk_stream *st = whelk__plan_streams(whelk__proc_plan(pr), &ns);
 
     (void)err;
-    if (pr->remote->live[0] >= 0) { /* the transport has it now */
-        close(pr->remote->live[0]);
-        pr->remote->live[0] = -1;
+    if (rr->live[0] >= 0) { /* the transport has it now */
+        close(rr->live[0]);
+        rr->live[0] = -1;
     }
-    for (i = 1; i < pr->n; i++) {
-        /* no process here: the far side reports their statuses */
-        pr->stages[i].pid = -1;
-        pr->stages[i].pidfd = -1;
-        pr->stages[i].reaped = 1;
-    }
+    for (i = 1; i < n; i++)
+        whelk__proc_stage_far(pr, i); /* the far side reports its status */
     for (i = 0; i < ns; i++) {
         whelk_stream *s = &st[i];
         if (s->which == WHELK_STDOUT) {
-            s->stage = pr->n - 1;
-            s->split.line.stage = pr->n - 1;
+            s->stage = n - 1;
+            s->split.line.stage = n - 1;
         } else {
             s->mux = 1;
             s->keep = s->line_cb = s->chunk_cb = 0;
@@ -849,7 +846,7 @@ static void write_all(int fd, const char *data, size_t len)
 /* Stage i's stderr bytes: where its stderr goes on this side. */
 static int route(whelk_proc *pr, size_t i, char *data, size_t len, int eof)
 {
-    whelk_rrun *rr = pr->remote;
+    whelk_rrun *rr = whelk__proc_remote(pr);
     const whelk_cmd *c = rr->p->cmds[i];
     char none = '\0';
 
@@ -933,7 +930,7 @@ static void record(whelk_rrun *rr, const char *t, size_t len)
 /* Parse what has arrived; returns -1 when the run must stop. */
 static int parse(whelk_proc *pr)
 {
-    whelk_rrun *rr = pr->remote;
+    whelk_rrun *rr = whelk__proc_remote(pr);
     whelk_buf *a = &rr->acc;
     size_t pos = 0;
     char pat[32];
@@ -984,7 +981,7 @@ static int parse(whelk_proc *pr)
 
 int whelk__remote_demux(whelk_proc *pr, char *data, size_t len, int eof)
 {
-    whelk_rrun *rr = pr->remote;
+    whelk_rrun *rr = whelk__proc_remote(pr);
     int rc;
 
     if (rr->stopped)
@@ -1041,12 +1038,11 @@ static const char *noise_text(whelk_rrun *rr)
 }
 
 /* A program or a working directory missing there. */
-static whelk_error *missing(whelk_proc *pr, size_t i, int cwd)
+static whelk_error *missing(const whelk_rrun *rr, size_t i, int cwd)
 {
-    whelk_rrun *rr = pr->remote;
     const whelk_cmd *c = rr->p->cmds[i];
     char buf[64];
-    const char *where = whelk__stage_label(buf, sizeof buf, i, pr->n);
+    const char *where = whelk__stage_label(buf, sizeof buf, i, rr->n);
     whelk_error *e;
 
     if (cwd)
@@ -1060,9 +1056,8 @@ static whelk_error *missing(whelk_proc *pr, size_t i, int cwd)
     return whelk__error_set_command(e, c);
 }
 
-static whelk_error *transport_error(whelk_proc *pr, const whelk_status *ts)
+static whelk_error *transport_error(whelk_rrun *rr, const whelk_status *ts)
 {
-    whelk_rrun *rr = pr->remote;
     const char *noise = noise_text(rr);
     char how[64];
     whelk_error *e;
@@ -1092,35 +1087,34 @@ static whelk_error *transport_error(whelk_proc *pr, const whelk_status *ts)
     return e;
 }
 
-void whelk__remote_settle(whelk_proc *pr)
+void whelk__remote_settle(const whelk_rrun *rr, whelk_status *st, int stop_sig)
 {
-    whelk_rrun *rr = pr->remote;
-    whelk_status ts = pr->stages[0].st, none = {-1, 0, 1}, stopped = {-1, 0, 1};
-    whelk_error *e = NULL;
+    whelk_status ts = st[0], none = {-1, 0, 1}, stopped = {-1, 0, 1};
     size_t i;
 
-    if (pr->timed_out || pr->aborted) {
+    if (stop_sig) {
         /* a run the library stopped: its stages report the signal the
          * transport was given (ssh, a shell, exit on a TERM with a code) */
-        stopped.sig = ts.known && ts.sig                    ? ts.sig
-                      : pr->aborted || pr->phase == PH_KILL ? SIGKILL
-                                                            : SIGTERM;
+        stopped.sig = ts.known && ts.sig ? ts.sig : stop_sig;
     }
-    for (i = 0; i < pr->n; i++) {
+    for (i = 0; i < rr->n; i++) {
         if (rr->have_status)
-            set_code(&pr->stages[i].st, rr->codes[i]);
+            set_code(&st[i], rr->codes[i]);
         else
-            pr->stages[i].st = stopped.sig ? stopped : none;
+            st[i] = stopped.sig ? stopped : none;
     }
-    if (pr->fail)
-        return;
+}
+
+whelk_error *whelk__remote_failure(whelk_rrun *rr,
+                                   const whelk_status *transport)
+{
     if (rr->notfound != WHELK_NO_STAGE)
-        e = missing(pr, rr->notfound, 0);
-    else if (rr->badcwd != WHELK_NO_STAGE)
-        e = missing(pr, rr->badcwd, 1);
-    else if (!rr->have_status)
-        e = transport_error(pr, &ts);
-    pr->fail = e;
+        return missing(rr, rr->notfound, 0);
+    if (rr->badcwd != WHELK_NO_STAGE)
+        return missing(rr, rr->badcwd, 1);
+    if (!rr->have_status)
+        return transport_error(rr, transport);
+    return NULL;
 }
 
 void whelk__remote_run_free(whelk_rrun *rr)

@@ -21,6 +21,7 @@
 #include "base.h"
 
 struct whelk_stream; /* stream.h */
+struct whelk_status; /* status.h */
 
 /* The state of one remote attempt (owned by its whelk_proc). */
 typedef struct whelk_rrun whelk_rrun;
@@ -44,9 +45,17 @@ WHELK_INTERNAL int whelk__remote_started(whelk_proc *pr, whelk_error **err);
 /* Bytes of the mux stream (eof: it ended).  -1 when the run must stop. */
 WHELK_INTERNAL int whelk__remote_demux(whelk_proc *pr, char *data, size_t len,
                                        int eof);
-/* Before the verdict: the stages' statuses from the far side, or the
- * failure of the transport, a missing program, a bad cwd there. */
-WHELK_INTERNAL void whelk__remote_settle(whelk_proc *pr);
+/* Before the verdict (run.c): st, the statuses of the n stages as the loop
+ * collected them (stage 0's is the transport's), become the ones the far
+ * side reported; stop_sig is the signal the library stopped the run with
+ * (SIGTERM, SIGKILL; 0: it did not), which stages without a reported
+ * status then show.  Then whelk__remote_failure: the failure of the
+ * transport (given its own status), a missing program or a bad cwd
+ * there, or NULL. */
+WHELK_INTERNAL void whelk__remote_settle(const whelk_rrun *rr,
+                                         struct whelk_status *st, int stop_sig);
+WHELK_INTERNAL whelk_error *
+whelk__remote_failure(whelk_rrun *rr, const struct whelk_status *transport);
 WHELK_INTERNAL void whelk__remote_run_free(whelk_rrun *rr);
 
 /* Delivers bytes of stream s as pump.c does for a stream it reads

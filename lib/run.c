@@ -287,12 +287,19 @@ whelk_proc *whelk__proc_conclude(whelk_proc *pr, whelk_result **r,
     whelk_result *res;
     size_t i;
 
-    if (pr->remote)
-        whelk__remote_settle(pr); /* may set pr->fail */
-    fail = pr->fail;
-    pr->fail = NULL; /* the verdict takes it */
     for (i = 0; i < pr->n; i++)
         pr->result->st[i] = pr->stages[i].st;
+    if (pr->remote) {
+        whelk_status transport = pr->result->st[0];
+        int stop_sig = !pr->timed_out && !pr->aborted        ? 0
+                       : pr->aborted || pr->phase == PH_KILL ? SIGKILL
+                                                             : SIGTERM;
+        whelk__remote_settle(pr->remote, pr->result->st, stop_sig);
+        if (!pr->fail)
+            pr->fail = whelk__remote_failure(pr->remote, &transport);
+    }
+    fail = pr->fail;
+    pr->fail = NULL; /* the verdict takes it */
     e = whelk__verdict(p, &pr->result, fail, pr->tails, pr->host_head);
     /* a filter's function failed its stage: what it returned */
     if (e && whelk_error_kind(e) == WHELK_E_EXIT &&
