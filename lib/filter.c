@@ -10,7 +10,8 @@
  * more than FILTER_BOUND in one call (1 KB in, 100 MB out) waits inside
  * whelk_filter_write while the loop runs everything else -- other stages'
  * output, stderr, the deadline -- so the host's memory stays bounded and
- * nothing deadlocks.
+ * nothing deadlocks.  A run's filter stages are a struct whelk_filters of
+ * this file's; the handle is reached only through proc.h's accessors.
  */
 #define _GNU_SOURCE
 #include "filter.h"

@@ -12,6 +12,8 @@
  * capture would be and kept here until the host takes it.  Memory is what
  * the host asks for: one read of the pipe beyond a line (max_line) or a
  * peek, plus the output of `cat` that arrived while a write waited.
+ * The handle is reached through proc.h's accessors and, on the per-line
+ * path, through its head (proc_head.h: the host state and the loop flag).
  */
 #define _GNU_SOURCE
 #include "hostio.h"
@@ -23,7 +25,7 @@
 #include "names.h"
 #include "plan.h"
 #include "stream.h"
-#include "proc_body.h"
+#include "proc_head.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -83,7 +85,7 @@ void whelk__host_free(struct whelk_host *h)
 /* The host state of pr, made on first use; NULL (ENOMEM). */
 static struct whelk_host *host(whelk_proc *pr)
 {
-    struct whelk_host *h = pr->host;
+    struct whelk_host *h = whelk__proc_chead(pr)->host;
 
     if (h)
         return h;
@@ -92,7 +94,7 @@ static struct whelk_host *host(whelk_proc *pr)
         return NULL;
     }
     h->cd = (iconv_t)-1;
-    pr->host = h;
+    whelk__proc_head(pr)->host = h;
     return h;
 }
 
@@ -101,9 +103,9 @@ static whelk_stream *pull_stream(const whelk_proc *pr)
     size_t i, ns;
     whelk_stream *st;
 
-    if (!pr->plan)
+    if (!whelk__proc_plan(pr))
         return NULL;
-    st = whelk__plan_streams(pr->plan, &ns);
+    st = whelk__plan_streams(whelk__proc_plan(pr), &ns);
     for (i = 0; i < ns; i++)
         if (st[i].pull)
             return &st[i];
@@ -114,7 +116,9 @@ static whelk_stream *pull_stream(const whelk_proc *pr)
 
 int whelk__host_pulling(const whelk_proc *pr)
 {
-    return pr->host && pr->host->pulling;
+    const struct whelk_host *h = whelk__proc_chead(pr)->host;
+
+    return h && h->pulling;
 }
 
 /* Room for len more bytes after the pulled text: once the host read all of
@@ -162,20 +166,20 @@ whelk_buf *whelk__host_pull_buf(whelk_proc *pr, size_t want)
 
 int whelk__host_feed_fd(const whelk_proc *pr)
 {
-    const struct whelk_host *h = pr->host;
+    const struct whelk_host *h = whelk__proc_chead(pr)->host;
 
     if (!h || !(h->feeding || h->out_off < h->out.len))
         return -1;
-    return whelk__plan_in_fd(pr->plan);
+    return whelk__plan_in_fd(whelk__proc_plan(pr));
 }
 
 /* Write what is left of encoded bytes; -1 (errno) when stdin broke. */
 static int flush_out(whelk_proc *pr, struct whelk_host *h)
 {
     while (h->out_off < h->out.len) {
-        ssize_t n = whelk__write_nosigpipe(whelk__plan_in_fd(pr->plan),
-                                           h->out.data + h->out_off,
-                                           h->out.len - h->out_off);
+        ssize_t n = whelk__write_nosigpipe(
+            whelk__plan_in_fd(whelk__proc_plan(pr)), h->out.data + h->out_off,
+            h->out.len - h->out_off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
@@ -197,7 +201,7 @@ static int flush_out(whelk_proc *pr, struct whelk_host *h)
 
 void whelk__host_feed_ready(whelk_proc *pr)
 {
-    struct whelk_host *h = pr->host;
+    struct whelk_host *h = whelk__proc_chead(pr)->host;
 
     if (!h)
         return;
@@ -211,12 +215,12 @@ void whelk__host_feed_ready(whelk_proc *pr)
 static void stop_pull(whelk_proc *pr)
 {
     whelk_stream *s = pull_stream(pr);
-    struct whelk_host *h = pr->host;
+    struct whelk_host *h = whelk__proc_chead(pr)->host;
 
     if (s && s->fd >= 0) {
         whelk__proc_close_fd(pr, s->fd);
         s->fd = -1;
-        pr->host_head = 1;
+        whelk__proc_head(pr)->host_head = 1;
     }
     if (h) {
         h->in.len = h->off = h->scan = 0;
@@ -228,10 +232,10 @@ static void stop_pull(whelk_proc *pr)
 /* The host stops feeding: stdin is closed once what was taken is written. */
 static void stop_feed(whelk_proc *pr)
 {
-    struct whelk_host *h = pr->host;
+    struct whelk_host *h = whelk__proc_chead(pr)->host;
 
-    if (!pr->plan || !whelk__plan_feed(pr->plan) ||
-        whelk__plan_in_fd(pr->plan) < 0)
+    if (!whelk__proc_plan(pr) || !whelk__plan_feed(whelk__proc_plan(pr)) ||
+        whelk__plan_in_fd(whelk__proc_plan(pr)) < 0)
         return;
     if (h && h->out_off < h->out.len)
         h->closing = 1; /* the loop writes what was taken, then closes */
@@ -259,7 +263,7 @@ static int pump_until(whelk_proc *pr, ready_fn ready, size_t arg,
 
     for (;;) {
         int wait = -1;
-        if (ready(pr, arg) || pr->finished)
+        if (ready(pr, arg) || whelk__proc_finished(pr))
             return 0;
         if (end >= 0) {
             int64_t now = whelk__now_ms();
@@ -270,7 +274,7 @@ static int pump_until(whelk_proc *pr, ready_fn ready, size_t arg,
             wait = now >= end ? 0 : (int)(end - now);
         }
         whelk__pump(pr, wait);
-        if (pr->tfd >= 0)
+        if (whelk__proc_has_timer(pr))
             whelk__proc_arm(pr);
         passes++;
     }
@@ -285,8 +289,8 @@ static size_t unread(const struct whelk_host *h)
 
 static int pull_ended(const whelk_proc *pr)
 {
-    const whelk_stream *s =
-        pr->host && pr->host->ps ? pr->host->ps : pull_stream(pr);
+    const struct whelk_host *h = whelk__proc_chead(pr)->host;
+    const whelk_stream *s = h && h->ps ? h->ps : pull_stream(pr);
 
     return !s || s->fd < 0;
 }
@@ -294,7 +298,7 @@ static int pull_ended(const whelk_proc *pr)
 /* More than arg unread bytes, or the end of output. */
 static int have_more(whelk_proc *pr, size_t arg)
 {
-    return unread(pr->host) > arg || pull_ended(pr);
+    return unread(whelk__proc_chead(pr)->host) > arg || pull_ended(pr);
 }
 
 /* Common entry of the pull calls: the handle may be used now.  0, or -1
@@ -304,9 +308,9 @@ static int pull_begin_slow(whelk_proc *pr, struct whelk_host **hp);
 /* The fast path of pull_begin: a handle already pulling. */
 static inline int pull_begin(whelk_proc *pr, struct whelk_host **hp)
 {
-    struct whelk_host *h = pr ? pr->host : NULL;
+    struct whelk_host *h = pr ? whelk__proc_chead(pr)->host : NULL;
 
-    if (h && h->ps && !pr->in_loop && !h->has_saved) {
+    if (h && h->ps && !whelk__proc_chead(pr)->in_loop && !h->has_saved) {
         *hp = h;
         return 0;
     }
@@ -317,11 +321,11 @@ static int pull_begin_slow(whelk_proc *pr, struct whelk_host **hp)
 {
     struct whelk_host *h;
 
-    if (!pr || pr->in_loop) {
+    if (!pr || whelk__proc_chead(pr)->in_loop) {
         errno = EINVAL;
         return -1;
     }
-    if (!(h = pr->host) || !h->ps) {
+    if (!(h = whelk__proc_chead(pr)->host) || !h->ps) {
         whelk_stream *s = pull_stream(pr);
         if (!s) {
             errno = EINVAL;
@@ -353,8 +357,8 @@ static int pull_more(whelk_proc *pr, struct whelk_host *h, size_t have,
 
 static int decoded(const whelk_proc *pr)
 {
-    const whelk_stream *s =
-        pr->host && pr->host->ps ? pr->host->ps : pull_stream(pr);
+    const struct whelk_host *h = whelk__proc_chead(pr)->host;
+    const whelk_stream *s = h && h->ps ? h->ps : pull_stream(pr);
 
     return s && s->dec;
 }
@@ -431,7 +435,7 @@ static void give_line(whelk_proc *pr, struct whelk_host *h, whelk_line *line,
         h->has_saved = 1;
     }
     t[len] = '\0';
-    line->stage = pr->n - 1;
+    line->stage = whelk__proc_nstages(pr) - 1;
     line->stream = WHELK_STDOUT;
     line->text = t;
     line->len = len;
@@ -497,8 +501,8 @@ read_line_slow(whelk_proc *pr, whelk_line *line, int timeout_ms)
         errno = EINVAL;
         return -1;
     }
-    max = h->max_line = whelk__pipeline_max_line(pr->p);
-    h->stage = pr->n - 1;
+    max = h->max_line = whelk__pipeline_max_line(whelk__proc_pipeline(pr));
+    h->stage = whelk__proc_nstages(pr) - 1;
     for (;;) {
         size_t avail;
         char *t;
@@ -555,9 +559,10 @@ read_line_slow(whelk_proc *pr, whelk_line *line, int timeout_ms)
  * a few loads and stores: a whole line whose newline the last scan found. */
 int whelk_proc_read_line(whelk_proc *pr, whelk_line *line, int timeout_ms)
 {
-    struct whelk_host *h = pr ? pr->host : NULL;
+    struct whelk_host *h = pr ? whelk__proc_chead(pr)->host : NULL;
 
-    if (h && h->nl_head < h->nl_n && line && !pr->in_loop && !h->has_saved) {
+    if (h && h->nl_head < h->nl_n && line && !whelk__proc_chead(pr)->in_loop &&
+        !h->has_saved) {
         size_t at = h->nl[h->nl_head], len = at - h->off;
         char *t = h->in.data + h->off;
         if (len && t[len - 1] == '\r')
@@ -583,7 +588,8 @@ static int feed_begin(whelk_proc *pr, struct whelk_host **hp)
 {
     struct whelk_host *h;
 
-    if (!pr || pr->in_loop || !pr->plan || !whelk__plan_feed(pr->plan)) {
+    if (!pr || whelk__proc_chead(pr)->in_loop || !whelk__proc_plan(pr) ||
+        !whelk__plan_feed(whelk__proc_plan(pr))) {
         errno = EINVAL;
         return -1;
     }
@@ -593,7 +599,7 @@ static int feed_begin(whelk_proc *pr, struct whelk_host **hp)
         errno = EBADF;
         return -1;
     }
-    if (h->broken || whelk__plan_in_fd(pr->plan) < 0) {
+    if (h->broken || whelk__plan_in_fd(whelk__proc_plan(pr)) < 0) {
         errno = EPIPE;
         return -1;
     }
@@ -604,10 +610,10 @@ static int feed_begin(whelk_proc *pr, struct whelk_host **hp)
 /* Room in stdin, encoded bytes written, or stdin gone. */
 static int has_room(whelk_proc *pr, size_t arg)
 {
-    const struct whelk_host *h = pr->host;
+    const struct whelk_host *h = whelk__proc_chead(pr)->host;
 
     (void)arg;
-    return whelk__plan_in_fd(pr->plan) < 0 ||
+    return whelk__plan_in_fd(whelk__proc_plan(pr)) < 0 ||
            (h->room && h->out_off == h->out.len);
 }
 
@@ -620,7 +626,7 @@ static int feed_wait(whelk_proc *pr, struct whelk_host *h, int timeout_ms)
     h->feeding = h->pulling = 1;
     rc = pump_until(pr, has_room, 0, timeout_ms);
     h->feeding = h->pulling = 0;
-    if (rc == 0 && whelk__plan_in_fd(pr->plan) < 0) {
+    if (rc == 0 && whelk__plan_in_fd(whelk__proc_plan(pr)) < 0) {
         errno = EPIPE;
         return -1;
     }
@@ -667,7 +673,8 @@ static ssize_t encode_some(whelk_proc *pr, struct whelk_host *h,
     int partial;
 
     if (h->cd == (iconv_t)-1) {
-        const char *cs = whelk__charset(whelk__pipeline_in_encoding(pr->p));
+        const char *cs = whelk__charset(
+            whelk__pipeline_in_encoding(whelk__proc_pipeline(pr)));
         if (!cs || (h->cd = iconv_open(cs, "UTF-8")) == (iconv_t)-1) {
             h->cd = (iconv_t)-1;
             errno = errno == ENOMEM ? ENOMEM : EINVAL;
@@ -732,13 +739,14 @@ ssize_t whelk_proc_write(whelk_proc *pr, const void *data, size_t n,
         if (h->out_off < h->out.len && flush_out(pr, h) < 0)
             return -1;
         if (h->out_off == h->out.len) {
-            if (whelk__pipeline_in_encoding(pr->p)) {
+            if (whelk__pipeline_in_encoding(whelk__proc_pipeline(pr))) {
                 k = encode_some(pr, h, data, n);
                 if (k > 0 && flush_out(pr, h) < 0 && h->broken)
                     return -1;
                 return k;
             }
-            k = whelk__write_nosigpipe(whelk__plan_in_fd(pr->plan), data, n);
+            k = whelk__write_nosigpipe(whelk__plan_in_fd(whelk__proc_plan(pr)),
+                                       data, n);
             if (k >= 0)
                 return k;
             if (errno == EINTR)
@@ -756,7 +764,7 @@ ssize_t whelk_proc_write(whelk_proc *pr, const void *data, size_t n,
         }
         if (feed_wait(pr, h, left) < 0)
             return -1;
-        if (h->broken || whelk__plan_in_fd(pr->plan) < 0) {
+        if (h->broken || whelk__plan_in_fd(whelk__proc_plan(pr)) < 0) {
             errno = EPIPE;
             return -1;
         }
@@ -768,7 +776,8 @@ int whelk_proc_close_stdin(whelk_proc *pr)
     struct whelk_host *h;
     int incomplete;
 
-    if (!pr || pr->in_loop || !pr->plan || !whelk__plan_feed(pr->plan)) {
+    if (!pr || whelk__proc_chead(pr)->in_loop || !whelk__proc_plan(pr) ||
+        !whelk__plan_feed(whelk__proc_plan(pr))) {
         errno = EINVAL;
         return -1;
     }
@@ -779,7 +788,8 @@ int whelk_proc_close_stdin(whelk_proc *pr)
     h->closed = 1;
     incomplete = h->ncarry != 0;
     h->ncarry = 0;
-    if (h->out_off < h->out.len && whelk__plan_in_fd(pr->plan) >= 0) {
+    if (h->out_off < h->out.len &&
+        whelk__plan_in_fd(whelk__proc_plan(pr)) >= 0) {
         (void)flush_out(pr, h);
         h->closing = 1; /* the loop writes the rest, then closes */
         if (h->out_off == h->out.len)
@@ -842,7 +852,8 @@ FILE *whelk_proc_stdin_stream(whelk_proc *pr)
 {
     cookie_io_functions_t io = {NULL, stdin_write, NULL, stdin_close};
 
-    if (!pr || !pr->plan || !whelk__plan_feed(pr->plan)) {
+    if (!pr || !whelk__proc_plan(pr) ||
+        !whelk__plan_feed(whelk__proc_plan(pr))) {
         errno = EINVAL;
         return NULL;
     }

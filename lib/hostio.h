@@ -6,7 +6,7 @@
  * The loop (pump.c) stays the one loop of the run: while the host waits in
  * a read or a write, hostio.c runs it, and the loop hands pulled text and
  * stdin readiness back through the hooks below.  A run without WHELK_PULL
- * or WHELK_FEED never calls them (pr->host stays NULL).
+ * or WHELK_FEED never calls them (the head's host stays NULL, proc_head.h).
  */
 #ifndef WHELK_HOSTIO_H
 #define WHELK_HOSTIO_H

@@ -90,6 +90,9 @@ WHELK_INTERNAL void whelk__proc_stage_ended(whelk_proc *pr, size_t i, int code,
  * reported by the far side: whelk__remote_settle). */
 WHELK_INTERNAL struct whelk_rrun *whelk__proc_remote(const whelk_proc *pr);
 WHELK_INTERNAL void whelk__proc_stage_far(whelk_proc *pr, size_t i);
+/* Whether the handle has its timer descriptor (whelk_proc_fd made it):
+ * whelk__proc_arm then keeps it set to the next event. */
+WHELK_INTERNAL int whelk__proc_has_timer(const whelk_proc *pr);
 /* Stop the run now, as an abort: nothing more reaches callbacks, the
  * stages get SIGTERM and, after the pipeline's kill grace, SIGKILL.
  * Returns 0, or the errno value of a failed signal. */

@@ -2,9 +2,8 @@
  * proc_body.h -- the body of the run handle whelk_proc, for the files that
  * own it: run.c makes it, spawns its stages and opens its epoll and timer
  * descriptors; pump.c drives it (the loop, reaping, signalling, stopping).
- * hostio.c, which drives it from the host's side (its per-line read
- * path reads the host state and the loop flag without a call), reads it
- * too.  Every other file sees
+ * hostio.c, which drives it from the host's side, sees only its head
+ * (proc_head.h).  Every other file sees
  * whelk_proc opaque and goes through proc.h.
  */
 #ifndef WHELK_PROC_BODY_H
@@ -13,7 +12,7 @@
 #include <poll.h>
 
 #include "buf.h"
-#include "proc.h"
+#include "proc_head.h"
 #include "status.h"
 
 typedef struct whelk_stage {
@@ -26,6 +25,7 @@ typedef struct whelk_stage {
 enum whelk_phase { PH_RUNNING, PH_TERM, PH_KILL };
 
 struct whelk_proc {
+    whelk_proc_head head; /* first: hostio.c reads it (proc_head.h) */
     whelk_pipeline *p;
     struct whelk_plan *plan;
     whelk_stage *stages;
@@ -50,14 +50,9 @@ struct whelk_proc {
     int nopidfd_backoff;
     size_t in_off;                 /* stdin bytes written */
     int64_t timer_armed;           /* what tfd is set to */
-    struct whelk_host *host;       /* pull and feed state (hostio.c), or NULL */
     struct whelk_keeper *keeper;   /* die_with_host: the spawning thread */
     struct whelk_filters *filters; /* filter stages (filter.c), or NULL */
     struct whelk_teerun *tee;      /* open tee destinations (tee.c) */
-    int in_loop;   /* the loop is running: calls on the handle from its
-                      callbacks are refused */
-    int host_head; /* the host stopped pulling before the end of output:
-                      a SIGPIPE death of the last stage is no failure */
     struct whelk_rrun *remote; /* a remote run's state (remote.h), or NULL */
 };
 

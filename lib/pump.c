@@ -657,15 +657,15 @@ static int handle(whelk_proc *pr, const struct pollfd *fds, int rc)
 int whelk__proc_handle(whelk_proc *pr, const struct pollfd *fds)
 {
     size_t i, n = whelk__proc_nfds(pr);
-    int rc = 0, was = pr->in_loop, done;
+    int rc = 0, was = pr->head.in_loop, done;
 
     if (pr->finished)
         return 1;
     for (i = 0; i < n; i++)
         rc += fds[i].revents != 0;
-    pr->in_loop = 1;
+    pr->head.in_loop = 1;
     done = handle(pr, fds, rc);
-    pr->in_loop = was;
+    pr->head.in_loop = was;
     return done;
 }
 
@@ -678,11 +678,11 @@ int whelk__pump(whelk_proc *pr, int timeout_ms)
 
 int whelk__pump_fds(whelk_proc *pr, struct pollfd *fds, int timeout_ms)
 {
-    int was = pr->in_loop, done;
+    int was = pr->head.in_loop, done;
 
-    pr->in_loop = 1; /* callbacks run: calls on this handle are refused */
+    pr->head.in_loop = 1; /* callbacks run: calls on this handle are refused */
     done = pump(pr, fds, timeout_ms);
-    pr->in_loop = was;
+    pr->head.in_loop = was;
     return done;
 }
 
@@ -837,4 +837,9 @@ void whelk__proc_stage_far(whelk_proc *pr, size_t i)
 struct whelk_rrun *whelk__proc_remote(const whelk_proc *pr)
 {
     return pr->remote;
+}
+
+int whelk__proc_has_timer(const whelk_proc *pr)
+{
+    return pr->tfd >= 0;
 }

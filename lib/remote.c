@@ -13,6 +13,10 @@
  * MARK is "WHELK" and 16 random hex digits, new for each run.  Anything
  * else on that stream (before the first record) is the transport's own
  * stderr: ssh's warnings and errors, kept for the transport's error.
+ *
+ * A remote run is a local run of the transport (run.c, pump.c); this file
+ * reaches the handle only through proc.h's accessors, and settles the
+ * statuses run.c hands it before the verdict.
  */
 #include "remote.h"
 #include "alloc.h"

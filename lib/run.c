@@ -59,7 +59,7 @@ static void proc_free(whelk_proc *pr)
     free(pr->stages);
     whelk__buf_free(&pr->scratch);
     whelk__buf_free(&pr->decoded);
-    whelk__host_free(pr->host);
+    whelk__host_free(pr->head.host);
     whelk__filters_free(pr->filters);
     whelk__tee_free(pr->tee);
     whelk_result_free(pr->result);
@@ -300,7 +300,7 @@ whelk_proc *whelk__proc_conclude(whelk_proc *pr, whelk_result **r,
     }
     fail = pr->fail;
     pr->fail = NULL; /* the verdict takes it */
-    e = whelk__verdict(p, &pr->result, fail, pr->tails, pr->host_head);
+    e = whelk__verdict(p, &pr->result, fail, pr->tails, pr->head.host_head);
     /* a filter's function failed its stage: what it returned */
     if (e && whelk_error_kind(e) == WHELK_E_EXIT &&
         whelk_error_stage(e) < pr->n)
@@ -337,7 +337,7 @@ whelk_result *whelk_proc_wait(whelk_proc *pr, whelk_error **err)
         *err = NULL;
     if (!pr)
         return give(NULL, NULL, invalid_null(), err);
-    if (pr->in_loop) {
+    if (pr->head.in_loop) {
         /* from a callback of this run: the handle stays the running
          * loop's, and no hook of the pipeline is called */
         return give(NULL, NULL, invalid_busy(), err);
@@ -375,7 +375,7 @@ int whelk_proc_step(whelk_proc *pr, int timeout_ms)
 {
     int done;
 
-    if (!pr || pr->in_loop) {
+    if (!pr || pr->head.in_loop) {
         errno = EINVAL;
         return -1;
     }

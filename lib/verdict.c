@@ -8,6 +8,8 @@
  * stages all succeeded (`yes | head -n 1`).  A SIGPIPE'd stage is never
  * named while another stage failed; SIGPIPE in the last stage, whose
  * reader is outside the pipeline, is a failure like any other signal.
+ * It sees the run only through what run.c hands it (verdict.h): the
+ * pipeline, the statuses, the run-wide failure and the stderr tails.
  */
 #include "verdict.h"
 #include "buf.h"
