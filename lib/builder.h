@@ -1,12 +1,12 @@
 /*
  * builder.h -- the builders' handles, whelk_cmd (cmd.c) and whelk_pipeline
  * (pipeline.c, shell.c), as the rest of lib/ sees them: opaque, with the
- * few accessors the modules that only look at a pipeline need (stop.c,
- * verdict.c, hostio.c, argstr.c), and the helpers the builders share.
- * Their bodies are in builder_body.h, for the files that build them (and
- * the setters of later modules: childsetup.c, tee.c, filter.c) and the
- * ones that read every field (quote.c renders, plan.c plans, run.c, pump.c
- * and remote.c run them).
+ * few accessors the modules that only look at a pipeline or set one
+ * field need (stop.c, verdict.c, hostio.c, argstr.c, childsetup.c,
+ * filter.c), and the helpers the builders share.  Their bodies are in
+ * builder_body.h, for the files that build them (and tee.c's setters) and
+ * the ones that read every field (quote.c renders, plan.c plans, run.c,
+ * pump.c and remote.c run them).
  */
 #ifndef WHELK_BUILDER_H
 #define WHELK_BUILDER_H
@@ -16,6 +16,7 @@
 #include "base.h"
 
 struct whelk_fault; /* fault.h */
+struct whelk_setup; /* private to childsetup.c */
 
 /* Where a stream goes. */
 enum whelk_io_kind {
@@ -63,8 +64,24 @@ WHELK_INTERNAL size_t whelk__pipeline_max_line(const whelk_pipeline *p);
 WHELK_INTERNAL const char *whelk__pipeline_in_encoding(const whelk_pipeline *p);
 /* Whether code is a success exit code of cmd (0, or its ok codes). */
 WHELK_INTERNAL int whelk__cmd_code_ok(const whelk_cmd *cmd, int code);
-/* The fault of cmd, for a constructor of another module (argstr.c). */
+/* The fault of cmd, for the setters and constructors of other modules
+ * (argstr.c, childsetup.c). */
 WHELK_INTERNAL struct whelk_fault *whelk__cmd_fault(whelk_cmd *cmd);
+/* cmd's child setup (childsetup.c's, NULL until one of its setters made
+ * it), and giving cmd one (it takes s). */
+WHELK_INTERNAL struct whelk_setup *whelk__cmd_setup(const whelk_cmd *cmd);
+WHELK_INTERNAL void whelk__cmd_set_setup(whelk_cmd *cmd, struct whelk_setup *s);
+/* Whether p's stages die with the host (whelk_pipeline_die_with_host). */
+WHELK_INTERNAL int whelk__pipeline_die_with_host(const whelk_pipeline *p);
+/* Where p's stdin comes from and its stdout goes (enum whelk_io_kind). */
+WHELK_INTERNAL int whelk__pipeline_in_kind(const whelk_pipeline *p);
+WHELK_INTERNAL int whelk__pipeline_out_kind(const whelk_pipeline *p);
+/* A filter stage's function and its userdata (filter.c): set on a new
+ * command; read back (NULL: cmd runs a program; ud may be NULL). */
+WHELK_INTERNAL void whelk__cmd_set_filter(whelk_cmd *cmd, whelk_filter_fn fn,
+                                          void *ud);
+WHELK_INTERNAL whelk_filter_fn whelk__cmd_filter(const whelk_cmd *cmd,
+                                                 void **ud);
 /* whelk_shell_sh's body (shell.c); sh may be NULL (whelk_sh). */
 WHELK_INTERNAL whelk_result *whelk__sh_va(whelk_shell *sh, whelk_error **err,
                                           const char *program, va_list ap);

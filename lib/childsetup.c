@@ -7,7 +7,7 @@
 #define _GNU_SOURCE
 #include "childsetup_body.h"
 #include "alloc.h"
-#include "builder_body.h"
+#include "builder.h"
 #include "errors.h"
 #include "fault.h"
 #include "names.h"
@@ -40,14 +40,21 @@ struct whelk_setup {
 };
 
 #define NOMEM(cmd)                                                             \
-    whelk__fault_set(&(cmd)->fault, WHELK_E_NOMEM, ENOMEM, "out of memory")
+    whelk__fault_set(whelk__cmd_fault(cmd), WHELK_E_NOMEM, ENOMEM,             \
+                     "out of memory")
 
 /* cmd's setup, made on first use; NULL (fault set) if memory is out. */
 static struct whelk_setup *setup_of(whelk_cmd *cmd)
 {
-    if (!cmd->setup && !(cmd->setup = whelk__calloc(1, sizeof *cmd->setup)))
-        NOMEM(cmd);
-    return cmd->setup;
+    struct whelk_setup *s = whelk__cmd_setup(cmd);
+
+    if (!s) {
+        if ((s = whelk__calloc(1, sizeof *s)) != NULL)
+            whelk__cmd_set_setup(cmd, s);
+        else
+            NOMEM(cmd);
+    }
+    return s;
 }
 
 void whelk_cmd_fd(whelk_cmd *cmd, int child_fd, int host_fd)
@@ -59,7 +66,7 @@ void whelk_cmd_fd(whelk_cmd *cmd, int child_fd, int host_fd)
     if (!WHELK_CMD_OK(cmd))
         return;
     if (child_fd < 3) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
+        whelk__fault_set(whelk__cmd_fault(cmd), WHELK_E_INVALID, EINVAL,
                          "whelk_cmd_fd: child descriptor %d is below 3 (0, 1 "
                          "and 2 are set by the stdin, stdout and stderr "
                          "setters)",
@@ -67,7 +74,7 @@ void whelk_cmd_fd(whelk_cmd *cmd, int child_fd, int host_fd)
         return;
     }
     if (host_fd < 0) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EBADF,
+        whelk__fault_set(whelk__cmd_fault(cmd), WHELK_E_INVALID, EBADF,
                          "whelk_cmd_fd: host descriptor %d for child "
                          "descriptor %d is not a descriptor",
                          host_fd, child_fd);
@@ -101,7 +108,7 @@ void whelk_cmd_rlimit(whelk_cmd *cmd, int resource, unsigned long long soft,
     if (!WHELK_CMD_OK(cmd))
         return;
     if (resource < 0 || resource >= RLIM_NLIMITS || soft > hard) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
+        whelk__fault_set(whelk__cmd_fault(cmd), WHELK_E_INVALID, EINVAL,
                          "whelk_cmd_rlimit: %s (resource %d, soft %llu, "
                          "hard %llu)",
                          soft > hard ? "the soft limit is above the hard one"
@@ -136,7 +143,7 @@ void whelk_cmd_umask(whelk_cmd *cmd, unsigned mask)
     if (!WHELK_CMD_OK(cmd))
         return;
     if (mask & ~0777u) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
+        whelk__fault_set(whelk__cmd_fault(cmd), WHELK_E_INVALID, EINVAL,
                          "whelk_cmd_umask: %#o is not a mask of permission "
                          "bits (0 to 0777)",
                          mask);
@@ -165,7 +172,7 @@ void whelk_cmd_user(whelk_cmd *cmd, uid_t uid, gid_t gid)
     if (!WHELK_CMD_OK(cmd))
         return;
     if (uid == (uid_t)-1 || gid == (gid_t)-1) {
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
+        whelk__fault_set(whelk__cmd_fault(cmd), WHELK_E_INVALID, EINVAL,
                          "whelk_cmd_user: -1 is not a user or group id");
         return;
     }
@@ -187,7 +194,7 @@ void whelk__setup_free(struct whelk_setup *s)
 
 int whelk__setup_dup(whelk_cmd *dst, const whelk_cmd *src)
 {
-    const struct whelk_setup *s = src->setup;
+    const struct whelk_setup *s = whelk__cmd_setup(src);
     struct whelk_setup *d;
 
     if (!s)
@@ -201,7 +208,7 @@ int whelk__setup_dup(whelk_cmd *dst, const whelk_cmd *src)
         whelk__setup_free(d);
         return -1;
     }
-    dst->setup = d;
+    whelk__cmd_set_setup(dst, d);
     return 0;
 }
 
@@ -243,21 +250,22 @@ whelk_child_setup *whelk__setup_plan(const whelk_pipeline *p, size_t i,
                                      int (*own_fd)(void *ud, int fd), void *ud,
                                      whelk_error **err)
 {
-    const whelk_cmd *cmd = p->cmds[i];
-    const struct whelk_setup *s = cmd->setup;
+    const whelk_cmd *cmd = whelk__pipeline_cmd(p, i);
+    const struct whelk_setup *s = whelk__cmd_setup(cmd);
+    int die_with_host = whelk__pipeline_die_with_host(p);
     whelk_child_setup *cs;
     size_t k;
     int hi = 2;
 
     *err = NULL;
-    if (!s && !p->die_with_host)
+    if (!s && !die_with_host)
         return NULL;
     /* one block: the struct, then the limits; the descriptors apart */
     cs =
         whelk__calloc(1, sizeof *cs + (s ? s->nrlims : 0) * sizeof(whelk_rlim));
     if (!cs)
         goto nomem;
-    cs->die_with_host = p->die_with_host;
+    cs->die_with_host = die_with_host;
     cs->host_pid = getpid();
     if (!s)
         return cs;
@@ -294,7 +302,8 @@ whelk_child_setup *whelk__setup_plan(const whelk_pipeline *p, size_t i,
                 e == EBADF || e == EINVAL ? WHELK_E_INVALID : WHELK_E_IO, e, i,
                 NULL, "descriptor %d given as descriptor %d of the child%s: %s",
                 cs->fds[k].src, cs->fds[k].dst,
-                whelk__stage_label(where, sizeof where, i, p->ncmds),
+                whelk__stage_label(where, sizeof where, i,
+                                   whelk_pipeline_ncmds(p)),
                 e == EINVAL ? "the child descriptor is not below the limit "
                               "of open files (RLIMIT_NOFILE)"
                             : whelk__strerror(e));

@@ -386,3 +386,26 @@ whelk_fault *whelk__cmd_fault(whelk_cmd *cmd)
 {
     return &cmd->fault;
 }
+
+struct whelk_setup *whelk__cmd_setup(const whelk_cmd *cmd)
+{
+    return cmd->setup;
+}
+
+void whelk__cmd_set_setup(whelk_cmd *cmd, struct whelk_setup *s)
+{
+    cmd->setup = s;
+}
+
+void whelk__cmd_set_filter(whelk_cmd *cmd, whelk_filter_fn fn, void *ud)
+{
+    cmd->filter = fn;
+    cmd->filter_ud = ud;
+}
+
+whelk_filter_fn whelk__cmd_filter(const whelk_cmd *cmd, void **ud)
+{
+    if (ud)
+        *ud = cmd->filter_ud;
+    return cmd->filter;
+}

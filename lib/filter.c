@@ -17,7 +17,7 @@
 #include "filter.h"
 #include "alloc.h"
 #include "buf.h"
-#include "builder_body.h"
+#include "builder.h"
 #include "fault.h"
 #include "proc.h"
 #include "plan.h"
@@ -75,14 +75,13 @@ whelk_cmd *whelk_cmd_new_filter(const char *name, whelk_filter_fn fn,
         return (whelk_cmd *)&whelk__nomem_cmd;
     whelk__cmd_push(cmd, name); /* NULL: remembered as WHELK_E_INVALID */
     if (name && !*name)
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
+        whelk__fault_set(whelk__cmd_fault(cmd), WHELK_E_INVALID, EINVAL,
                          "a filter stage needs a name");
     if (!fn)
-        whelk__fault_set(&cmd->fault, WHELK_E_INVALID, EINVAL,
+        whelk__fault_set(whelk__cmd_fault(cmd), WHELK_E_INVALID, EINVAL,
                          "the function of filter stage %s is NULL",
                          name ? name : "(null)");
-    cmd->filter = fn;
-    cmd->filter_ud = userdata;
+    whelk__cmd_set_filter(cmd, fn, userdata);
     return cmd;
 }
 
@@ -90,12 +89,14 @@ whelk_cmd *whelk_cmd_new_filter(const char *name, whelk_filter_fn fn,
 
 static int is_ours_in(const whelk_pipeline *p, size_t i)
 {
-    return i > 0 || p->in.kind == IO_BYTES || p->in.kind == IO_FEED;
+    int k = whelk__pipeline_in_kind(p);
+
+    return i > 0 || k == IO_BYTES || k == IO_FEED;
 }
 
 static int is_ours_out(const whelk_pipeline *p, size_t i, size_t n)
 {
-    int k = p->out.kind;
+    int k = whelk__pipeline_out_kind(p);
 
     return i + 1 < n || k == IO_CAPTURE || k == IO_STREAM || k == IO_PULL;
 }
@@ -115,7 +116,7 @@ int whelk__filters_start(whelk_proc *pr, struct whelk_filters **out)
 
     *out = NULL;
     for (i = 0; i < n; i++)
-        any |= p->cmds[i]->filter != NULL;
+        any |= whelk__cmd_filter(whelk__pipeline_cmd(p, i), NULL) != NULL;
     if (!any)
         return 0;
     if (!(fs = *out = whelk__calloc(1, sizeof *fs)))
@@ -125,17 +126,18 @@ int whelk__filters_start(whelk_proc *pr, struct whelk_filters **out)
     if (!(fs->f = whelk__calloc(n, sizeof *fs->f)))
         return ENOMEM;
     for (i = 0; i < n; i++) {
-        const whelk_cmd *c = p->cmds[i];
+        void *ud;
+        whelk_filter_fn fn = whelk__cmd_filter(whelk__pipeline_cmd(p, i), &ud);
         const int *fds;
         struct whelk_filter *f;
-        if (!c->filter)
+        if (!fn)
             continue;
         if (!(f = fs->f[i] = whelk__calloc(1, sizeof *f)))
             return ENOMEM;
         f->pr = pr;
         f->stage = i;
-        f->fn = c->filter;
-        f->ud = c->filter_ud;
+        f->fn = fn;
+        f->ud = ud;
         f->in_fd = f->out_fd = -1;
         if (!(f->inbuf = whelk__malloc(FILTER_READ)))
             return ENOMEM;

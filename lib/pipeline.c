@@ -415,3 +415,18 @@ const char *whelk__pipeline_in_encoding(const whelk_pipeline *p)
 {
     return p->in_encoding;
 }
+
+int whelk__pipeline_die_with_host(const whelk_pipeline *p)
+{
+    return p->die_with_host;
+}
+
+int whelk__pipeline_in_kind(const whelk_pipeline *p)
+{
+    return p->in.kind;
+}
+
+int whelk__pipeline_out_kind(const whelk_pipeline *p)
+{
+    return p->out.kind;
+}
