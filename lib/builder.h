@@ -3,9 +3,9 @@
  * (pipeline.c, shell.c), as the rest of lib/ sees them: opaque, with the
  * few accessors the modules that only look at a pipeline or set one
  * field need (stop.c, verdict.c, hostio.c, argstr.c, childsetup.c,
- * filter.c), and the helpers the builders share.  Their bodies are in
- * builder_body.h, for the files that build them (and tee.c's setters) and
- * the ones that read every field (quote.c renders, plan.c plans, run.c,
+ * filter.c, tee.c), and the helpers the builders share.  Their bodies are
+ * in builder_body.h, for the files that build them and the ones that read
+ * every field (quote.c renders, plan.c plans, run.c,
  * pump.c and remote.c run them).
  */
 #ifndef WHELK_BUILDER_H
@@ -17,6 +17,7 @@
 
 struct whelk_fault; /* fault.h */
 struct whelk_setup; /* private to childsetup.c */
+struct whelk_tees;  /* private to tee.c */
 
 /* Where a stream goes. */
 enum whelk_io_kind {
@@ -73,6 +74,15 @@ WHELK_INTERNAL struct whelk_setup *whelk__cmd_setup(const whelk_cmd *cmd);
 WHELK_INTERNAL void whelk__cmd_set_setup(whelk_cmd *cmd, struct whelk_setup *s);
 /* Whether p's stages die with the host (whelk_pipeline_die_with_host). */
 WHELK_INTERNAL int whelk__pipeline_die_with_host(const whelk_pipeline *p);
+/* The fault of p, for the setters of other modules (tee.c). */
+WHELK_INTERNAL struct whelk_fault *whelk__pipeline_fault(whelk_pipeline *p);
+/* p's tee list (tee.c's, NULL until a tee setter made it), and giving p
+ * one (it takes t). */
+WHELK_INTERNAL struct whelk_tees *whelk__pipeline_tees(const whelk_pipeline *p);
+WHELK_INTERNAL void whelk__pipeline_set_tees(whelk_pipeline *p,
+                                             struct whelk_tees *t);
+/* p's deadline in ms (whelk_pipeline_timeout; 0: none). */
+WHELK_INTERNAL unsigned whelk__pipeline_timeout_ms(const whelk_pipeline *p);
 /* Where p's stdin comes from and its stdout goes (enum whelk_io_kind). */
 WHELK_INTERNAL int whelk__pipeline_in_kind(const whelk_pipeline *p);
 WHELK_INTERNAL int whelk__pipeline_out_kind(const whelk_pipeline *p);

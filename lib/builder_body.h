@@ -1,8 +1,8 @@
 /*
  * builder_body.h -- the bodies of the builders' handles, whelk_cmd (cmd.c)
  * and whelk_pipeline (pipeline.c, shell.c), for the files that build them
- * (and tee.c's setters) and for those that read every field: quote.c
- * renders them, plan.c plans them, run.c, pump.c and remote.c run them.
+ * and for those that read every field: quote.c renders them, plan.c plans
+ * them, run.c, pump.c and remote.c run them.
  * Everything else goes through builder.h.
  */
 #ifndef WHELK_BUILDER_BODY_H

@@ -430,3 +430,23 @@ int whelk__pipeline_out_kind(const whelk_pipeline *p)
 {
     return p->out.kind;
 }
+
+whelk_fault *whelk__pipeline_fault(whelk_pipeline *p)
+{
+    return &p->fault;
+}
+
+struct whelk_tees *whelk__pipeline_tees(const whelk_pipeline *p)
+{
+    return p->tees;
+}
+
+void whelk__pipeline_set_tees(whelk_pipeline *p, struct whelk_tees *t)
+{
+    p->tees = t;
+}
+
+unsigned whelk__pipeline_timeout_ms(const whelk_pipeline *p)
+{
+    return p->timeout_ms;
+}

@@ -22,7 +22,7 @@
  */
 #include "tee.h"
 #include "alloc.h"
-#include "builder_body.h"
+#include "builder.h"
 #include "errors.h"
 #include "fault.h"
 #include "names.h"
@@ -76,10 +76,13 @@ struct whelk_teerun {
 
 static tee_dst *add(whelk_pipeline *p)
 {
-    struct whelk_tees *t = p->tees;
+    struct whelk_tees *t = whelk__pipeline_tees(p);
 
-    if (!t && !(t = p->tees = whelk__calloc(1, sizeof *t)))
-        goto nomem;
+    if (!t) {
+        if (!(t = whelk__calloc(1, sizeof *t)))
+            goto nomem;
+        whelk__pipeline_set_tees(p, t);
+    }
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 4;
         tee_dst *v = whelk__realloc(t->d, cap * sizeof *v);
@@ -92,7 +95,8 @@ static tee_dst *add(whelk_pipeline *p)
     t->d[t->n].fd = -1;
     return &t->d[t->n++];
 nomem:
-    whelk__fault_set(&p->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
+    whelk__fault_set(whelk__pipeline_fault(p), WHELK_E_NOMEM, ENOMEM,
+                     "out of memory");
     return NULL;
 }
 
@@ -104,12 +108,13 @@ void whelk_pipeline_tee_file(whelk_pipeline *p, const char *path, int append)
     if (!WHELK_PIPE_OK(p))
         return;
     if (!path) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
+        whelk__fault_set(whelk__pipeline_fault(p), WHELK_E_INVALID, EINVAL,
                          "tee file path is NULL");
         return;
     }
     if (!(copy = whelk__strdup(path))) {
-        whelk__fault_set(&p->fault, WHELK_E_NOMEM, ENOMEM, "out of memory");
+        whelk__fault_set(whelk__pipeline_fault(p), WHELK_E_NOMEM, ENOMEM,
+                         "out of memory");
         return;
     }
     if (!(d = add(p))) {
@@ -128,7 +133,7 @@ void whelk_pipeline_tee_fd(whelk_pipeline *p, int fd)
     if (!WHELK_PIPE_OK(p))
         return;
     if (fd < 0) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
+        whelk__fault_set(whelk__pipeline_fault(p), WHELK_E_INVALID, EINVAL,
                          "invalid tee descriptor %d", fd);
         return;
     }
@@ -145,7 +150,7 @@ void whelk_pipeline_tee_proc(whelk_pipeline *p, whelk_proc *dst)
     if (!WHELK_PIPE_OK(p))
         return;
     if (!dst) {
-        whelk__fault_set(&p->fault, WHELK_E_INVALID, EINVAL,
+        whelk__fault_set(whelk__pipeline_fault(p), WHELK_E_INVALID, EINVAL,
                          "the tee's pipeline is NULL");
         return;
     }
@@ -223,7 +228,7 @@ static int open_file(const whelk_pipeline *p, const tee_dst *d,
             whelk__error_new(WHELK_E_TIMEOUT, ETIMEDOUT, WHELK_NO_STAGE, NULL,
                              "cannot open %s for writing (tee): timed out "
                              "after %u ms waiting for its other end",
-                             d->path, p->timeout_ms);
+                             d->path, whelk__pipeline_timeout_ms(p));
     else
         *err = whelk__error_new(whelk__errno_kind(e, WHELK_E_IO), e,
                                 WHELK_NO_STAGE, NULL,
@@ -235,10 +240,10 @@ static int open_file(const whelk_pipeline *p, const tee_dst *d,
 whelk_error *whelk__tee_start(const whelk_pipeline *p, int64_t deadline_ms,
                               struct whelk_teerun **run)
 {
-    const struct whelk_tees *t = p->tees;
+    const struct whelk_tees *t = whelk__pipeline_tees(p);
     struct whelk_teerun *r;
     whelk_error *err = NULL;
-    int k = p->out.kind;
+    int k = whelk__pipeline_out_kind(p);
     size_t i;
 
     if (!t || !t->n)
