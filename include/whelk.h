@@ -1257,10 +1257,13 @@ WHELK_API int whelk_filter_write(whelk_filter *out, const void *data,
  *   (kept by the caller; written until complete, never closed, its flags
  *   left alone).  Unless fd is a regular file or a block device, or
  *   O_NONBLOCK, each write waits until poll(2) says fd has room and is
- *   at most PIPE_BUF bytes, so that it cannot block past the deadline.
+ *   at most PIPE_BUF bytes, so that it cannot block past the deadline; a
+ *   terminal, where that is not enough, is opened anew (/proc/self/fd)
+ *   and written without blocking through the run's own open file.
  * whelk_pipeline_tee_proc -- also feed it to dst, a run started before this
  *   one whose stdin is WHELK_FEED: its stdin is closed at the end of the
- *   output.  dst is the caller's: wait for it after this run (the writes
+ *   output, and when the run is stopped before it (a deadline, a cancel,
+ *   a callback's non-zero return).  dst is the caller's: wait for it after this run (the writes
  *   into it drive its loop meanwhile, so neither run can deadlock the
  *   other).  dst must outlive every run of p.
  */

@@ -18,7 +18,8 @@
  * the deadline, a tee file that is not a regular file is written without
  * blocking (O_NONBLOCK on the run's own open file), and a caller's
  * blocking descriptor that is not a regular file gets at most PIPE_BUF
- * bytes a write, each after poll(2) said it has room.
+ * bytes a write, each after poll(2) said it has room (a terminal, where
+ * that does not hold, is opened anew and written without blocking).
  */
 #include "tee.h"
 #include "alloc.h"
@@ -34,6 +35,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -211,6 +213,26 @@ static int put_how(int fd, int own)
     return PUT_CHUNK;
 }
 
+/* A caller's blocking terminal fd opened anew, non-blocking: poll(2) says
+ * a terminal has room when it has any, and a blocking write of even a few
+ * bytes then waits for all of them, for ever if nobody reads; its own open
+ * file lets the run write it without blocking and without touching the
+ * flags of the caller's.  -1 for anything else, or when it cannot be
+ * opened (it is then written PUT_CHUNK). */
+static int reopen_tty(int fd)
+{
+    char path[32];
+    int nfd;
+
+    if (!isatty(fd))
+        return -1;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    do
+        nfd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    while (nfd < 0 && errno == EINTR);
+    return nfd < 0 ? -1 : whelk__fd_high(nfd);
+}
+
 /* Open the tee file of d for a run of p inside its deadline; the
  * descriptor, or -1 and *err. */
 static int open_file(const whelk_pipeline *p, const tee_dst *d,
@@ -263,10 +285,16 @@ whelk_error *whelk__tee_start(const whelk_pipeline *p, int64_t deadline_ms,
     r->n = t->n;
     for (i = 0; i < t->n; i++) {
         const tee_dst *d = &t->d[i];
+        int own;
         r->fds[i] = -1;
         if (d->kind == TEE_FD) {
             r->fds[i] = d->fd;
             r->how[i] = put_how(d->fd, 0);
+            if (r->how[i] == PUT_CHUNK && (own = reopen_tty(d->fd)) >= 0) {
+                r->fds[i] = own; /* a terminal: see reopen_tty */
+                r->open[i] = 1;
+                r->how[i] = PUT_NB;
+            }
         } else if (d->kind == TEE_FILE) {
             if ((r->fds[i] = open_file(p, d, deadline_ms, &err)) < 0)
                 return err;
@@ -283,9 +311,14 @@ void whelk__tee_free(struct whelk_teerun *r)
 
     if (!r)
         return;
-    for (i = 0; r->fds && i < r->n; i++)
-        if (r->open && r->open[i] && r->fds[i] >= 0)
+    for (i = 0; i < r->n; i++) {
+        if (r->open[i] && r->fds[i] >= 0)
             close(r->fds[i]);
+        /* the run is over, however it ended (a cancel, an abort, a failure
+         * to start): a fed pipeline not yet given end of file gets it */
+        if (r->t->d[i].kind == TEE_PROC && !r->dead[i])
+            (void)whelk_proc_close_stdin(r->t->d[i].dst);
+    }
     free(r->fds);
     free(r->open);
     free(r->dead);

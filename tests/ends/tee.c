@@ -213,6 +213,38 @@ START_TEST(test_tee_fd_stalled_times_out)
 }
 END_TEST
 
+/* A caller's blocking terminal that nobody reads (a pty whose master the
+ * test holds and never reads): poll(2) says a terminal has room when it
+ * has any, and a blocking write of PIPE_BUF bytes then waits for a reader
+ * for ever.  The run must still end at its deadline, the terminal's flags
+ * left alone.  Repeated: whether the last write fits is a matter of the
+ * terminal's buffer sizes. */
+START_TEST(test_tee_fd_tty_stalled_times_out)
+{
+    int round;
+
+    for (round = 0; round < 6; round++) {
+        whelk_pipeline *p = helper_pipe(BIG, NULL);
+        int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), s, fl;
+
+        ck_assert_int_ge(m, 0);
+        ck_assert_int_eq(grantpt(m), 0);
+        ck_assert_int_eq(unlockpt(m), 0);
+        s = open(ptsname(m), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        ck_assert_int_ge(s, 0);
+        fl = fcntl(s, F_GETFL);
+        whelk_pipeline_tee_fd(p, s);
+        expect_stalled_timeout(p);
+        whelk_pipeline_free(p);
+        ASSERT_NO_CHILDREN();
+        ck_assert_int_eq(fcntl(s, F_GETFL), fl);
+        close(s);
+        close(m);
+    }
+    ck_assert_int_eq(count_open_fds(), base_fds);
+}
+END_TEST
+
 /* A fed pipeline that does not read its stdin: the writes into it end at
  * the deadline, and its stdin is closed (it would see end of file). */
 START_TEST(test_tee_proc_stalled_times_out)
@@ -242,6 +274,61 @@ START_TEST(test_tee_proc_stalled_times_out)
 }
 END_TEST
 
+static int stop_at_first_line(const whelk_line *line, void *ud)
+{
+    (void)line;
+    (void)ud;
+    return 5;
+}
+
+/* A fed pipeline sees the end of its input when the run feeding it is
+ * stopped -- a cancel, a callback stopping it -- as it does at a deadline,
+ * and as `b` does in `a | tee f | b` when `a` dies: else it waits for
+ * ever. */
+START_TEST(test_tee_proc_src_stopped_closes_dst)
+{
+    int how;
+
+    for (how = 0; how < 2; how++) {
+        whelk_pipeline *dst = helper_pipe("count", NULL);
+        whelk_pipeline *p =
+            helper_pipe(how == 1 ? "out:x\\n" : "out:x", "sleep:60000", NULL);
+        whelk_error *err = NULL;
+        whelk_result *r;
+        whelk_proc *d, *pr;
+
+        whelk_pipeline_stdin(dst, WHELK_FEED);
+        d = whelk_start(dst, &err);
+        ck_assert_msg(d != NULL, "%s", err_desc(err));
+        whelk_pipeline_tee_proc(p, d);
+        if (how == 0) { /* cancelled */
+            pr = whelk_start(p, &err);
+            ck_assert_msg(pr != NULL, "%s", err_desc(err));
+            ck_assert_int_eq(whelk_proc_cancel(pr), 0);
+            ck_assert_ptr_null(whelk_proc_wait(pr, &err));
+        } else { /* stopped by its line callback */
+            whelk_pipeline_on_line(p, WHELK_STDOUT, stop_at_first_line, NULL);
+            ck_assert_ptr_null(whelk_run(p, &err));
+            ck_assert_int_eq(whelk_error_callback_value(err), 5);
+        }
+        ck_assert_msg(whelk_error_kind(err) == WHELK_E_ABORTED, "%d: %s", how,
+                      err_desc(err));
+        whelk_error_free(err);
+        err = NULL;
+        errno = 0;
+        ck_assert_msg(whelk_proc_write(d, "y", 1, 0) == -1 && errno == EBADF,
+                      "%d: the fed pipeline's stdin is still open", how);
+        r = whelk_proc_wait(d, &err);
+        ck_assert_msg(r != NULL, "%s", err_desc(err));
+        whelk_result_free(r);
+        whelk_pipeline_free(p);
+        whelk_pipeline_free(dst);
+        ASSERT_NO_CHILDREN();
+    }
+    ck_assert_int_eq(count_open_fds(), base_fds);
+}
+END_TEST
+
 void ends_tee(Suite *s)
 {
     TCase *tc = add_tcase(s, "tee", 30, setup, teardown);
@@ -252,4 +339,6 @@ void ends_tee(Suite *s)
     tcase_add_test(tc, test_tee_fifo_reader_stops_times_out);
     tcase_add_test(tc, test_tee_fd_stalled_times_out);
     tcase_add_test(tc, test_tee_proc_stalled_times_out);
+    tcase_add_test(tc, test_tee_fd_tty_stalled_times_out);
+    tcase_add_test(tc, test_tee_proc_src_stopped_closes_dst);
 }
