@@ -70,6 +70,6 @@ bench: $(BENCH_PROGS) $(BENCH_CHILDREN)
 	bench/whelk-bench-remote$(EXEEXT) $(BENCH_REMOTE_FLAGS)
 .PHONY: bench
 
-CLEANFILES = $(BENCH_PROGS) $(BENCH_CHILDREN) bench/last-ratios.tsv
+CLEANFILES += $(BENCH_PROGS) $(BENCH_CHILDREN) bench/last-ratios.tsv
 EXTRA_DIST += bench/nolibc-child.c bench/nolibc-writer.c bench/pybench.py \
 	bench/RESULTS.md

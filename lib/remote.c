@@ -543,18 +543,27 @@ static int make_script(whelk_rrun *rr, whelk_buf *b)
     size_t i, n = p->ncmds;
 
     gen_checks(&g, p);
+    /* No EXIT trap: bash runs it from its handler of a deadly signal, and
+     * a forked child has that handler and the trap until it resets them.
+     * The watchdog is stopped with USR1, which can reach it in that window
+     * (the stages ended before it ran): it then removed $d, and with it
+     * the stages' stderr, before the E records were sent.  So $d is
+     * removed by this shell only, where it stops or ends. */
     putf(&g,
-         "trap 'exit 129' HUP\ntrap 'exit 143' TERM\ntrap 'exit 141' PIPE\n"
          "d=$(mktemp -d \"${TMPDIR:-/tmp}/whelk.XXXXXX\") || { printf "
          "'\\n%s X cannot make a temporary directory\\n' >&2; exit 0; }\n"
-         "trap 'rm -rf \"$d\"' EXIT\n",
+         "trap 'rm -rf \"$d\"; exit 129' HUP\n"
+         "trap 'rm -rf \"$d\"; exit 143' TERM\n"
+         "trap 'rm -rf \"$d\"; exit 141' PIPE\n",
          rr->mark);
     put(&g, "exec 3<&0\n");
     if (n > 1) {
         put(&g, "mkfifo");
         for (i = 1; i < n; i++)
             putf(&g, " \"$d/f%zu\"", i);
-        putf(&g, " || { printf '\\n%s X mkfifo failed\\n' >&2; exit 0; }\n",
+        putf(&g,
+             " || { printf '\\n%s X mkfifo failed\\n' >&2; rm -rf \"$d\"; "
+             "exit 0; }\n",
              rr->mark);
     }
     for (i = 0; i < n; i++)
@@ -569,6 +578,7 @@ static int make_script(whelk_rrun *rr, whelk_buf *b)
                  "if [ -s \"$d/e%zu\" ]; then printf '\\n%s E %zu %%d\\n' "
                  "$(wc -c <\"$d/e%zu\") >&2; cat \"$d/e%zu\" >&2; fi\n",
                  i, rr->mark, i, i, i);
+    put(&g, "rm -rf \"$d\"\n");
     putf(&g, "printf '\\n%s S", rr->mark);
     for (i = 0; i < n; i++)
         put(&g, " %d");

@@ -157,6 +157,7 @@ static Suite *remote_suite(void)
 
     remote_sh(s);
     remote_ssh(s);
+    remote_watchdog(s);
 
     return s;
 }

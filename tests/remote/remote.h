@@ -63,5 +63,6 @@ TCase *remote_tcase(Suite *s, const char *name, int tmp);
 /* The topics, in the order the suite runs them. */
 void remote_sh(Suite *s);
 void remote_ssh(Suite *s);
+void remote_watchdog(Suite *s);
 
 #endif /* WHELK_TESTS_REMOTE_H */
