@@ -222,9 +222,10 @@ static int put_how(int fd, int own)
 static int reopen_tty(int fd)
 {
     char path[32];
-    int nfd;
+    int nfd, fl = fcntl(fd, F_GETFL);
 
-    if (!isatty(fd))
+    /* one the caller cannot write through is not made writable */
+    if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY || !isatty(fd))
         return -1;
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     do

@@ -245,6 +245,36 @@ START_TEST(test_tee_fd_tty_stalled_times_out)
 }
 END_TEST
 
+/* A terminal the caller opened read-only is not written through an open
+ * file of the run's own: the write fails (EBADF) and the tee is dropped,
+ * as for any descriptor not open for writing. */
+START_TEST(test_tee_fd_tty_read_only_not_written)
+{
+    whelk_pipeline *p = helper_pipe("out:hello", NULL);
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK), s;
+    whelk_result *r;
+    char buf[16];
+
+    ck_assert_int_ge(m, 0);
+    ck_assert_int_eq(grantpt(m), 0);
+    ck_assert_int_eq(unlockpt(m), 0);
+    s = open(ptsname(m), O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    ck_assert_int_ge(s, 0);
+    whelk_pipeline_tee_fd(p, s);
+    r = run_ok(p);
+    ck_assert_str_eq(whelk_result_stdout(r, NULL), "hello");
+    whelk_result_free(r);
+    whelk_pipeline_free(p);
+    errno = 0;
+    ck_assert_int_eq(read(m, buf, sizeof buf), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+    close(s);
+    close(m);
+    ck_assert_int_eq(count_open_fds(), base_fds);
+    ASSERT_NO_CHILDREN();
+}
+END_TEST
+
 /* A fed pipeline that does not read its stdin: the writes into it end at
  * the deadline, and its stdin is closed (it would see end of file). */
 START_TEST(test_tee_proc_stalled_times_out)
@@ -340,5 +370,6 @@ void ends_tee(Suite *s)
     tcase_add_test(tc, test_tee_fd_stalled_times_out);
     tcase_add_test(tc, test_tee_proc_stalled_times_out);
     tcase_add_test(tc, test_tee_fd_tty_stalled_times_out);
+    tcase_add_test(tc, test_tee_fd_tty_read_only_not_written);
     tcase_add_test(tc, test_tee_proc_src_stopped_closes_dst);
 }
