@@ -1258,8 +1258,9 @@ WHELK_API int whelk_filter_write(whelk_filter *out, const void *data,
  *   left alone).  Unless fd is a regular file or a block device, or
  *   O_NONBLOCK, each write waits until poll(2) says fd has room and is
  *   at most PIPE_BUF bytes, so that it cannot block past the deadline; a
- *   terminal, where that is not enough, is opened anew (/proc/self/fd)
- *   and written without blocking through the run's own open file.
+ *   terminal open for writing (not a pty's master), where that is not
+ *   enough, is opened anew (/proc/self/fd) and written without blocking
+ *   through the run's own open file.
  * whelk_pipeline_tee_proc -- also feed it to dst, a run started before this
  *   one whose stdin is WHELK_FEED: its stdin is closed at the end of the
  *   output, and when the run is stopped before it (a deadline, a cancel,

@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -224,8 +225,12 @@ static int reopen_tty(int fd)
     char path[32];
     int nfd, fl = fcntl(fd, F_GETFL);
 
-    /* one the caller cannot write through is not made writable */
-    if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY || !isatty(fd))
+    unsigned ptn;
+
+    /* one the caller cannot write through is not made writable; a pty's
+     * master opened anew would be the master of a new pty */
+    if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY || !isatty(fd) ||
+        ioctl(fd, TIOCGPTN, &ptn) == 0)
         return -1;
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     do

@@ -12,6 +12,8 @@
  */
 #include "ends.h"
 
+#include <termios.h>
+
 #define DEADLINE_MS 300
 /* More than the run's stdout pipe holds once grown (1 MiB) and a tee
  * destination's pipe: the helper must block writing. */
@@ -275,6 +277,39 @@ START_TEST(test_tee_fd_tty_read_only_not_written)
 }
 END_TEST
 
+/* A pty's master is written as itself (opened anew it would be the master
+ * of a new pty): the bytes reach its slave. */
+START_TEST(test_tee_fd_pty_master_reaches_slave)
+{
+    whelk_pipeline *p = helper_pipe("out:hello\\n", NULL);
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), s;
+    struct termios raw;
+    whelk_result *r;
+    char buf[16];
+    ssize_t n;
+
+    ck_assert_int_ge(m, 0);
+    ck_assert_int_eq(grantpt(m), 0);
+    ck_assert_int_eq(unlockpt(m), 0);
+    s = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    ck_assert_int_ge(s, 0);
+    ck_assert_int_eq(tcgetattr(s, &raw), 0);
+    cfmakeraw(&raw);
+    ck_assert_int_eq(tcsetattr(s, TCSANOW, &raw), 0);
+    whelk_pipeline_tee_fd(p, m);
+    r = run_ok(p);
+    whelk_result_free(r);
+    whelk_pipeline_free(p);
+    n = read(s, buf, sizeof buf);
+    ck_assert_int_eq(n, 6);
+    ck_assert(memcmp(buf, "hello\n", 6) == 0);
+    close(s);
+    close(m);
+    ck_assert_int_eq(count_open_fds(), base_fds);
+    ASSERT_NO_CHILDREN();
+}
+END_TEST
+
 /* A fed pipeline that does not read its stdin: the writes into it end at
  * the deadline, and its stdin is closed (it would see end of file). */
 START_TEST(test_tee_proc_stalled_times_out)
@@ -371,5 +406,6 @@ void ends_tee(Suite *s)
     tcase_add_test(tc, test_tee_proc_stalled_times_out);
     tcase_add_test(tc, test_tee_fd_tty_stalled_times_out);
     tcase_add_test(tc, test_tee_fd_tty_read_only_not_written);
+    tcase_add_test(tc, test_tee_fd_pty_master_reaches_slave);
     tcase_add_test(tc, test_tee_proc_src_stopped_closes_dst);
 }
