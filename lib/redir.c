@@ -30,11 +30,12 @@ static int is_fifo(const char *path)
     return stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
-/* Milliseconds left until the deadline for poll(2), 0 when it passed. */
-static int left_ms(int64_t deadline_ms)
+int whelk__left_ms(int64_t deadline_ms)
 {
     int64_t left = deadline_ms - whelk__now_ms();
 
+    if (deadline_ms < 0)
+        return -1;
     if (left <= 0)
         return 0;
     return left > INT_MAX ? INT_MAX : (int)left;
@@ -44,7 +45,7 @@ int whelk__await_fd(int fd, short events, int64_t deadline_ms)
 {
     for (;;) {
         struct pollfd pf = {fd, events, 0};
-        int r = poll(&pf, 1, deadline_ms < 0 ? -1 : left_ms(deadline_ms));
+        int r = poll(&pf, 1, whelk__left_ms(deadline_ms));
 
         if (r > 0)
             return 0;
@@ -80,7 +81,7 @@ int whelk__open_redir(const char *path, int flags, int64_t deadline_ms)
          * without its hardware says the same, and is not waited for) */
         if (errno != ENXIO || (flags & O_ACCMODE) == O_RDONLY || !is_fifo(path))
             return -1;
-        if ((wait = left_ms(deadline_ms)) == 0) {
+        if ((wait = whelk__left_ms(deadline_ms)) == 0) {
             errno = ETIMEDOUT;
             return -1;
         }

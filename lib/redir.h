@@ -27,6 +27,10 @@ WHELK_INTERNAL int whelk__open_redir(const char *path, int flags,
  * already passed still looks once, without waiting.  EINTR is retried.
  * Returns 0 when ready, or -1 with errno (ETIMEDOUT: the deadline came
  * first). */
+/* Milliseconds left until deadline_ms (CLOCK_MONOTONIC, see whelk__now_ms)
+ * as a poll(2) timeout: -1 when there is no deadline (deadline_ms < 0), 0
+ * once it has passed, at most INT_MAX. */
+WHELK_INTERNAL int whelk__left_ms(int64_t deadline_ms);
 WHELK_INTERNAL int whelk__await_fd(int fd, short events, int64_t deadline_ms);
 
 #endif /* WHELK_REDIR_H */

@@ -364,16 +364,11 @@ static int put_proc(whelk_proc *src, whelk_proc *dst, const char *data,
                     size_t len, int64_t until)
 {
     while (len) {
-        int ms = -1;
         ssize_t k;
 
         if (whelk__proc_stopping(src))
             return -1;
-        if (until >= 0) {
-            int64_t left = until - whelk__now_ms();
-            ms = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
-        }
-        k = whelk_proc_write(dst, data, len, ms);
+        k = whelk_proc_write(dst, data, len, whelk__left_ms(until));
         if (k < 0)
             return -1;
         data += k;
