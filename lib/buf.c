@@ -75,3 +75,18 @@ void whelk__buf_free(whelk_buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+#define FIT_SLACK 4096
+
+void whelk__buf_fit(whelk_buf *b)
+{
+    char *d;
+
+    if (!b->data || b->cap - b->len <= FIT_SLACK)
+        return;
+    d = whelk__realloc(b->data, b->len + 1);
+    if (d) {
+        b->data = d;
+        b->cap = b->len + 1;
+    }
+}

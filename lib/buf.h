@@ -19,5 +19,9 @@ WHELK_INTERNAL int whelk__buf_addstr(whelk_buf *b, const char *s);
 WHELK_INTERNAL int whelk__buf_printf(whelk_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 WHELK_INTERNAL void whelk__buf_free(whelk_buf *b);
+/* Give back the room b holds beyond its content when that is more than a
+ * few KiB (a result keeps its buffers as long as its caller keeps it);
+ * b is unchanged if the realloc fails. */
+WHELK_INTERNAL void whelk__buf_fit(whelk_buf *b);
 
 #endif /* WHELK_BUF_H */

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define FIRST_READ (4 * 1024)
 #define READ_CHUNK (64 * 1024)
 #define BIG_READ (1024 * 1024)
 #define DRAIN_MS 1000
@@ -345,12 +346,14 @@ static void close_stream(whelk_proc *pr, whelk_stream *s)
     }
 }
 
-/* One read from a readable stream. */
 /* One read from a readable stream.  Plain captured stdout is read straight
  * into the result; everything else through the scratch buffer and
- * deliver().  A stream that fills a whole read is a big one: its pipe is
- * grown to 1 MiB (fewer wake-ups for writer and reader; small outputs
- * never pay for it) and plain capture reads it 1 MiB at a time. */
+ * deliver().  Reads grow with the stream: FIRST_READ until a read fills
+ * it, so that the many runs whose output is small or empty allocate a few
+ * KiB and not 64 KiB per stream (on the result too); then READ_CHUNK; a
+ * stream that fills that is a big one: its pipe is grown to 1 MiB (fewer
+ * wake-ups for writer and reader) and plain capture and pull read it
+ * 1 MiB at a time. */
 static void read_stream(whelk_proc *pr, whelk_stream *s)
 {
     int plain = s->keep && !s->dec && !s->line_cb && !s->chunk_cb &&
@@ -358,7 +361,10 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
     /* a plain pulled stream is read straight into the host's buffer */
     int direct = s->pull && !s->dec && !s->keep && !s->line_cb &&
                  !s->chunk_cb && !s->mux && !pr->tee;
-    size_t want = (plain || s->pull) && s->grown ? BIG_READ : READ_CHUNK;
+    size_t want = s->size == 0         ? FIRST_READ
+                  : s->size == 1       ? READ_CHUNK
+                  : (plain || s->pull) ? BIG_READ
+                                       : READ_CHUNK;
     whelk_buf *into = plain    ? &pr->result->out
                       : direct ? whelk__host_pull_buf(pr, want)
                                : &pr->scratch;
@@ -393,10 +399,9 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
         close_stream(pr, s);
         return;
     }
-    if ((size_t)n == want && !s->grown) {
-        s->grown = 1; /* best effort: EPERM past the user's pipe quota */
+    if ((size_t)n == want && s->size < 2 && ++s->size == 2)
+        /* best effort: EPERM past the user's pipe quota */
         (void)fcntl(s->fd, F_SETPIPE_SZ, BIG_READ);
-    }
     s->offset += (uint64_t)n;
     if (plain || direct) {
         into->len += (size_t)n;

@@ -298,6 +298,8 @@ whelk_proc *whelk__proc_conclude(whelk_proc *pr, whelk_result **r,
         if (!pr->fail)
             pr->fail = whelk__remote_failure(pr->remote, &transport);
     }
+    whelk__buf_fit(&pr->result->out);
+    whelk__buf_fit(&pr->result->err);
     fail = pr->fail;
     pr->fail = NULL; /* the verdict takes it */
     e = whelk__verdict(p, &pr->result, fail, pr->tails, pr->head.host_head);

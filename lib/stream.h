@@ -20,9 +20,11 @@ typedef struct whelk_stream {
     whelk_splitter split;
     uint64_t offset; /* bytes read so far (decode offsets) */
     int line_cb, chunk_cb;
-    int grown; /* its pipe was enlarged (a big stream) */
-    int pull;  /* WHELK_PULL: read only while the host waits (hostio.c) */
-    int mux;   /* a remote transport's stderr: goes to remote.c's demux */
+    int size; /* how big it has shown itself (pump.c's read_stream):
+                 0 at first, 1 once a read filled FIRST_READ, 2 once a read
+                 filled READ_CHUNK (its pipe is then enlarged) */
+    int pull; /* WHELK_PULL: read only while the host waits (hostio.c) */
+    int mux;  /* a remote transport's stderr: goes to remote.c's demux */
 } whelk_stream;
 
 #endif /* WHELK_STREAM_H */
