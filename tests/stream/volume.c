@@ -13,7 +13,9 @@
 #define HAVE_ASAN_FEATURE 0
 #endif
 #if defined(__SANITIZE_ADDRESS__) || HAVE_ASAN_FEATURE
-#include <sanitizer/allocator_interface.h>
+/* the sanitizer's allocator (sanitizer/allocator_interface.h, which gcc
+ * 12 does not ship) */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
 typedef struct counter {
