@@ -75,6 +75,10 @@ WHELK_INTERNAL void whelk__proc_fail(whelk_proc *pr, whelk_error *e);
 WHELK_INTERNAL int whelk__proc_finished(const whelk_proc *pr);
 /* The run is being stopped already (a deadline, an abort, a cancel). */
 WHELK_INTERNAL int whelk__proc_stopping(const whelk_proc *pr);
+/* How long a write on the run's behalf into a destination of the host may
+ * wait for room (CLOCK_MONOTONIC ms): the run's deadline (-1: none), or
+ * now once the run is stopping. */
+WHELK_INTERNAL int64_t whelk__proc_until(const whelk_proc *pr);
 /* What filter stages (filter.c) read and change of the handle: the plan
  * they take their descriptors from; whether stage i's status is
  * collected; stage i has no process (a filter runs in the loop); stage i

@@ -275,9 +275,7 @@ static int deliver(whelk_proc *pr, whelk_stream *s, char *data, size_t len,
         return whelk__remote_demux(pr, data, len, eof);
     /* a tee waits for room until the deadline; not at all once stopping */
     if (pr->tee && s->which == WHELK_STDOUT && s->stage == pr->n - 1)
-        whelk__tee_copy(pr->tee, pr, data, len, eof,
-                        whelk__proc_stopping(pr) ? whelk__now_ms()
-                                                 : pr->deadline_ms);
+        whelk__tee_copy(pr->tee, pr, data, len, eof, whelk__proc_until(pr));
     if (s->chunk_cb && (len || eof)) {
         whelk_chunk c = {s->stage, s->which, data, len, 0};
         if (len && (rc = p->chunk_fn(&c, p->chunk_ud)) != 0)
@@ -791,6 +789,11 @@ int whelk__proc_finished(const whelk_proc *pr)
 int whelk__proc_stopping(const whelk_proc *pr)
 {
     return pr->aborted || pr->phase != PH_RUNNING;
+}
+
+int64_t whelk__proc_until(const whelk_proc *pr)
+{
+    return whelk__proc_stopping(pr) ? whelk__now_ms() : pr->deadline_ms;
 }
 
 int whelk__proc_terminate(whelk_proc *pr)

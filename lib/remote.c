@@ -32,6 +32,7 @@
 #include "proc.h"
 #include "quote.h"
 #include "result.h"
+#include "tee.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -844,19 +845,6 @@ static void add_noise(whelk_rrun *rr, const char *data, size_t len)
     (void)whelk__buf_add(b, data, len); /* best effort */
 }
 
-static void write_all(int fd, const char *data, size_t len)
-{
-    while (len) {
-        ssize_t k = write(fd, data, len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return;
-        data += k;
-        len -= (size_t)k;
-    }
-}
-
 /* Stage i's stderr bytes: where its stderr goes on this side. */
 static int route(whelk_proc *pr, size_t i, char *data, size_t len, int eof)
 {
@@ -870,8 +858,14 @@ static int route(whelk_proc *pr, size_t i, char *data, size_t len, int eof)
         if (!len && !eof)
             return 0;
         return whelk__deliver(pr, &rr->vs[i], len ? data : &none, len, eof);
-    case IO_INHERIT: write_all(2, data, len); return 0;
-    case IO_FD: write_all(c->err.fd, data, len); return 0;
+    /* a reader gone or too slow for the deadline drops the bytes, as a
+     * tee does; the host never gets SIGPIPE nor waits past the deadline */
+    case IO_INHERIT:
+        (void)whelk__tee_put_fd(2, data, len, whelk__proc_until(pr));
+        return 0;
+    case IO_FD:
+        (void)whelk__tee_put_fd(c->err.fd, data, len, whelk__proc_until(pr));
+        return 0;
     default: return 0;
     }
 }

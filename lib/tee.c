@@ -357,6 +357,11 @@ static int put_fd(int fd, int how, const char *data, size_t len, int64_t until)
     return 0;
 }
 
+int whelk__tee_put_fd(int fd, const char *data, size_t len, int64_t until)
+{
+    return put_fd(fd, put_how(fd, 0), data, len, until);
+}
+
 /* All of data into a running pipeline's stdin (its loop runs meanwhile),
  * no later than until; -1 when it stopped reading, the time passed or src
  * was stopped meanwhile (by a callback of dst). */

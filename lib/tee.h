@@ -45,4 +45,13 @@ WHELK_INTERNAL void whelk__tee_copy(struct whelk_teerun *r, whelk_proc *src,
  * fine). */
 WHELK_INTERNAL void whelk__tee_free(struct whelk_teerun *r);
 
+/* remote.c: all of data to the caller's descriptor fd (a far stage's
+ * stderr sent to WHELK_INHERIT or whelk_cmd_stderr_fd), written as a tee
+ * descriptor is: never raising SIGPIPE in the host, its flags left alone,
+ * waiting for room no later than until (CLOCK_MONOTONIC ms; -1: as long as
+ * it takes).  0, or -1 when the reader is gone, the write failed or the
+ * time passed (ETIMEDOUT). */
+WHELK_INTERNAL int whelk__tee_put_fd(int fd, const char *data, size_t len,
+                                     int64_t until);
+
 #endif /* WHELK_TEE_H */

@@ -198,6 +198,7 @@ static Suite *life_suite(void)
     life_handle(s);
     life_many(s);
     life_host(s);
+    life_hostile_threads(s);
 
     return s;
 }

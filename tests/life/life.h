@@ -101,5 +101,6 @@ void life_timeouts(Suite *s);
 void life_handle(Suite *s);
 void life_many(Suite *s);
 void life_host(Suite *s);
+void life_hostile_threads(Suite *s);
 
 #endif /* WHELK_TESTS_LIFE_H */
