@@ -566,7 +566,8 @@ WHELK_API void whelk_pipeline_on_chunk(whelk_pipeline *p, int streams,
  * Policy WHELK_DECODE_STRICT: invalid input stops the run with
  * WHELK_E_DECODE naming the stream, stage and byte offset.
  * WHELK_DECODE_REPLACE: each invalid sequence becomes U+FFFD.  An encoding
- * iconv does not know is WHELK_E_INVALID before anything is spawned.
+ * iconv does not know is WHELK_E_INVALID before anything is spawned (when
+ * no descriptor is free to load its converter: WHELK_E_IO, EMFILE).
  */
 WHELK_API void whelk_pipeline_decode(whelk_pipeline *p, int streams,
                                      const char *encoding, int policy);

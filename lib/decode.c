@@ -19,15 +19,18 @@
 #include "alloc.h"
 #include "buf.h"
 #include "decode.h"
+#include "errors.h"
 #include "integer.h"
-#include "integer.h"
+#include "names.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <iconv.h>
+#include <unistd.h>
 
 enum { ENG_UTF8, ENG_TABLE, ENG_ICONV };
 
@@ -663,6 +666,31 @@ static unsigned unit_of(const char *cs)
     return n[1] > n[0] && n[1] - n[0] <= 4 ? (unsigned)(n[1] - n[0]) : 1;
 }
 
+int whelk__iconv_open_errno(void)
+{
+    int fd;
+
+    if (errno == ENOMEM)
+        return ENOMEM;
+    if ((fd = open("/", O_PATH | O_CLOEXEC)) < 0)
+        return errno == EMFILE || errno == ENFILE ? errno : EINVAL;
+    close(fd);
+    return EINVAL;
+}
+
+whelk_error *whelk__encoding_error(const char *encoding, int errnum)
+{
+    if (errnum == ENOMEM)
+        return (whelk_error *)&whelk__nomem_error;
+    if (errnum == EMFILE || errnum == ENFILE)
+        return whelk__error_new(WHELK_E_IO, errnum, WHELK_NO_STAGE, NULL,
+                                "cannot load the converter of encoding "
+                                "\"%s\": %s",
+                                encoding, whelk__strerror(errnum));
+    return whelk__error_new(WHELK_E_INVALID, errnum, WHELK_NO_STAGE, NULL,
+                            "unknown encoding \"%s\"", encoding);
+}
+
 whelk_decoder *whelk__decoder_new(const char *encoding, int policy, int *errnum)
 {
     const char *cs = whelk__charset(encoding);
@@ -686,7 +714,7 @@ whelk_decoder *whelk__decoder_new(const char *encoding, int policy, int *errnum)
     }
     d->cd = iconv_open("UTF-8", cs);
     if (d->cd == (iconv_t)-1) {
-        *errnum = errno == ENOMEM ? ENOMEM : EINVAL;
+        *errnum = whelk__iconv_open_errno();
         whelk__decoder_free(d);
         return NULL;
     }
@@ -739,8 +767,10 @@ int whelk__encode(const char *encoding, const void *data, size_t len,
     int rc = 0;
 
     *bad_offset = 0;
-    if (!cs || (cd = iconv_open(cs, "UTF-8")) == (iconv_t)-1)
-        return errno == ENOMEM ? ENOMEM : EINVAL;
+    if (!cs)
+        return EINVAL;
+    if ((cd = iconv_open(cs, "UTF-8")) == (iconv_t)-1)
+        return whelk__iconv_open_errno();
     while (left) {
         size_t room, before;
         char *o;

@@ -675,9 +675,12 @@ static ssize_t encode_some(whelk_proc *pr, struct whelk_host *h,
     if (h->cd == (iconv_t)-1) {
         const char *cs = whelk__charset(
             whelk__pipeline_in_encoding(whelk__proc_pipeline(pr)));
-        if (!cs || (h->cd = iconv_open(cs, "UTF-8")) == (iconv_t)-1) {
-            h->cd = (iconv_t)-1;
-            errno = errno == ENOMEM ? ENOMEM : EINVAL;
+        if (!cs) {
+            errno = EINVAL;
+            return -1;
+        }
+        if ((h->cd = iconv_open(cs, "UTF-8")) == (iconv_t)-1) {
+            errno = whelk__iconv_open_errno();
             return -1;
         }
     }

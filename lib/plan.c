@@ -128,8 +128,9 @@ static char *search(const char *prog, const char *path_env, const char *cwd,
             return cand;
         }
         free(cand);
-        if (rc == ENOMEM) {
-            *errnum = ENOMEM;
+        if (rc == ENOMEM || rc == EMFILE || rc == ENFILE) {
+            /* the search could not look: not "not found" */
+            *errnum = rc;
             return NULL;
         }
         seen_eacces |= rc == EACCES;
@@ -557,11 +558,7 @@ static int add_stream(builder *b, size_t stage, int which, int keep_it)
         s->dec = whelk__decoder_new(dc->encoding, dc->policy, &e);
         if (!s->dec) {
             if (!b->err)
-                b->err = e == ENOMEM
-                             ? (whelk_error *)&whelk__nomem_error
-                             : whelk__error_new(
-                                   WHELK_E_INVALID, e, WHELK_NO_STAGE, NULL,
-                                   "unknown encoding \"%s\"", dc->encoding);
+                b->err = whelk__encoding_error(dc->encoding, e);
             return -1;
         }
     }
@@ -750,6 +747,13 @@ static whelk_error *resolve_stage(whelk_plan *pl, const whelk_cmd *c, size_t i)
         return NULL;
     if (e == ENOMEM)
         return (whelk_error *)&whelk__nomem_error;
+    if (e == EMFILE || e == ENFILE) {
+        int in_path = !strchr(prog, '/');
+        return whelk__error_new(
+            WHELK_E_IO, e, i, NULL, "cannot look for %s%s%s%s: %s", prog,
+            in_path ? " in PATH (" : "", in_path ? path : "",
+            in_path ? ")" : "", whelk__strerror(e));
+    }
     if (e == ENOENT && !strchr(prog, '/'))
         return whelk__error_new(WHELK_E_NOTFOUND, e, i, NULL,
                                 "%s: command not found in PATH (%s)", prog,
@@ -768,12 +772,7 @@ static whelk_error *encode_stdin(const whelk_pipeline *p, whelk_plan *pl)
         /* fed bytes are encoded as they come (hostio.c): check the name */
         e = whelk__encode(p->in_encoding, "", 0, &pl->in_data, &bad);
         whelk__buf_free(&pl->in_data);
-        if (e == ENOMEM)
-            return (whelk_error *)&whelk__nomem_error;
-        if (e)
-            return whelk__error_new(WHELK_E_INVALID, e, WHELK_NO_STAGE, NULL,
-                                    "unknown encoding \"%s\"", p->in_encoding);
-        return NULL;
+        return e ? whelk__encoding_error(p->in_encoding, e) : NULL;
     }
     if (p->in.kind != IO_BYTES)
         return NULL;
@@ -784,11 +783,8 @@ static whelk_error *encode_stdin(const whelk_pipeline *p, whelk_plan *pl)
     }
     e = whelk__encode(p->in_encoding, p->in_data, p->in_len, &pl->in_data,
                       &bad);
-    if (e == ENOMEM)
-        return (whelk_error *)&whelk__nomem_error;
-    if (e == EINVAL)
-        return whelk__error_new(WHELK_E_INVALID, e, WHELK_NO_STAGE, NULL,
-                                "unknown encoding \"%s\"", p->in_encoding);
+    if (e && e != EILSEQ)
+        return whelk__encoding_error(p->in_encoding, e);
     if (e)
         return whelk__error_new(WHELK_E_DECODE, e, WHELK_NO_STAGE, NULL,
                                 "stdin: the text is not valid UTF-8 or cannot "

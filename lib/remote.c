@@ -647,7 +647,8 @@ static whelk_cmd *make_transport(whelk_rrun *rr)
     return c;
 }
 
-/* Stage i's stderr as pump.c would read it from a pipe. */
+/* Stage i's stderr as pump.c would read it from a pipe.  0, or the errno
+ * of a decoder that could not be made. */
 static int make_streams(whelk_rrun *rr)
 {
     const whelk_pipeline *p = rr->p;
@@ -672,7 +673,7 @@ static int make_streams(whelk_rrun *rr)
             int e;
             s->split.utf8 = 1;
             if (!(s->dec = whelk__decoder_new(dc->encoding, dc->policy, &e)))
-                return e == ENOMEM ? -1 : -2;
+                return e;
         }
     }
     return 0;
@@ -729,15 +730,13 @@ whelk_rrun *whelk__remote_prepare(whelk_pipeline *p, whelk_error **err)
     rr->vs = whelk__calloc(rr->n, sizeof *rr->vs);
     rr->codes = whelk__calloc(rr->n, sizeof *rr->codes);
     if (!rr->vs || !rr->codes || !(rr->cmdv[0] = make_transport(rr)) ||
-        (rc = make_streams(rr)) == -1) {
+        (rc = make_streams(rr)) == ENOMEM) {
         whelk__remote_run_free(rr);
         *err = (whelk_error *)&whelk__nomem_error;
         return NULL;
     }
-    if (rc == -2) {
-        *err =
-            whelk__error_new(WHELK_E_INVALID, EINVAL, WHELK_NO_STAGE, NULL,
-                             "unknown encoding \"%s\"", p->decode[1].encoding);
+    if (rc) {
+        *err = whelk__encoding_error(p->decode[1].encoding, rc);
         whelk__remote_run_free(rr);
         return NULL;
     }

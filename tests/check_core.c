@@ -127,6 +127,7 @@ static Suite *core_suite(void)
     core_signals(s);
     core_stress(s);
     core_api(s);
+    core_limits(s);
 
     return s;
 }

@@ -65,5 +65,6 @@ void core_fds(Suite *s);
 void core_signals(Suite *s);
 void core_stress(Suite *s);
 void core_api(Suite *s);
+void core_limits(Suite *s);
 
 #endif /* WHELK_TESTS_CORE_H */
