@@ -1329,7 +1329,10 @@ WHELK_API void whelk_remote_free(whelk_remote *remote);
  *    tell `exit 143` from SIGTERM;
  *  - each stage's stderr is captured separately, given to line and chunk
  *    callbacks tagged with its stage, decoded as set -- but it arrives
- *    when the remote stages have ended, after their stdout;
+ *    when the remote stages have ended, after their stdout; a stderr set
+ *    to WHELK_INHERIT or a descriptor is written here as a tee descriptor
+ *    is (no SIGPIPE in the host; a reader gone, or not done by the
+ *    deadline, drops the bytes);
  *  - a program missing there is WHELK_E_NOTFOUND (errno ENOENT) naming
  *    the stage and the host (for ssh the destination, else the transport's
  *    command line); a missing working directory there, WHELK_E_EXEC;

@@ -103,8 +103,7 @@ static void storm_stop(storm *s, int min_interrupts)
                   (int)interrupts);
 }
 
-static void assert_bytes_out(const whelk_result *r, const char *want,
-                             size_t n)
+static void assert_bytes_out(const whelk_result *r, const char *want, size_t n)
 {
     size_t len;
     const char *s = whelk_result_stdout(r, &len);
@@ -139,7 +138,8 @@ START_TEST(test_storm_run_entry_points)
 {
     size_t n = 4 * MiB, len, i, nf;
     char *in = pattern_bytes(n), *got;
-    char *fin = tmp_path("in"), *fout = tmp_path("out"), *ftee = tmp_path("tee");
+    char *fin = tmp_path("in"), *fout = tmp_path("out"),
+         *ftee = tmp_path("tee");
     int fds = count_open_fds();
     whelk_pipeline *p, *many[8];
     whelk_result *r, *rs[8];
@@ -184,7 +184,8 @@ START_TEST(test_storm_run_entry_points)
     whelk_pipeline_free(p);
 
     /* a filter stage between two programs */
-    p = whelk_pipe(HCMD("cat"), whelk_cmd_new_filter("same", pass_through, NULL),
+    p = whelk_pipe(HCMD("cat"),
+                   whelk_cmd_new_filter("same", pass_through, NULL),
                    HCMD("cat"), (whelk_cmd *)NULL);
     whelk_pipeline_stdin_bytes(p, in, n);
     r = run_ok(p);
@@ -221,7 +222,8 @@ START_TEST(test_storm_run_entry_points)
     }
 
     /* a failure is still the right failure */
-    p = whelk_pipe(HCMD("lines:1000"), HCMD("cat", "exit:3"), (whelk_cmd *)NULL);
+    p = whelk_pipe(HCMD("lines:1000"), HCMD("cat", "exit:3"),
+                   (whelk_cmd *)NULL);
     err = run_fail(p, WHELK_E_EXIT);
     ck_assert_int_eq(whelk_error_exit_code(err), 3);
     ck_assert_uint_eq(whelk_error_stage(err), 1);
@@ -280,8 +282,8 @@ START_TEST(test_storm_host_driven)
     pr = whelk_start(p, &err);
     ck_assert_msg(pr != NULL, "%s", err_desc(err));
     while (off < n) {
-        ssize_t k = whelk_proc_write(
-            pr, in + off, n - off > 100000 ? 100000 : n - off, 5);
+        ssize_t k = whelk_proc_write(pr, in + off,
+                                     n - off > 100000 ? 100000 : n - off, 5);
         ck_assert_msg(k >= 0 || errno == EAGAIN, "write: %s", strerror(errno));
         if (k > 0)
             off += (size_t)k;
@@ -342,6 +344,108 @@ START_TEST(test_storm_host_driven)
     ASSERT_NO_CHILDREN();
     free(in);
     free(out);
+}
+END_TEST
+
+/* A FIFO's writer: 1 MiB of the pattern, then the end. */
+static void *fifo_writer(void *arg)
+{
+    const char *path = arg;
+    size_t n = MiB, off = 0;
+    char *d = pattern_bytes(n);
+    int fd;
+
+    do
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    while (fd >= 0 && off < n) {
+        ssize_t k = write(fd, d + off, n - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        off += (size_t)k;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(d);
+    return NULL;
+}
+
+/*
+ * The rest of the paths under the storm: a FIFO opened inside the
+ * deadline (with a writer, and with nobody: WHELK_E_TIMEOUT), a run teeing
+ * into another run's fed stdin, and a remote run (`sh -c`) with its
+ * multiplexed stderr and far statuses.
+ */
+START_TEST(test_storm_fifo_tee_proc_remote)
+{
+    size_t n = 3 * MiB, len;
+    char *in = pattern_bytes(n), *ff = tmp_path("fifo");
+    int fds = count_open_fds();
+    whelk_pipeline *p, *dp;
+    whelk_remote *rm;
+    whelk_result *r;
+    whelk_error *err = NULL;
+    whelk_proc *dst;
+    pthread_t th;
+    storm st;
+    char want[32];
+
+    ck_assert_int_eq(mkfifo(ff, 0600), 0);
+    storm_start(&st);
+
+    ck_assert_int_eq(pthread_create(&th, NULL, fifo_writer, ff), 0);
+    p = HPIPE("count");
+    whelk_pipeline_stdin_file(p, ff);
+    whelk_pipeline_timeout(p, 60000);
+    r = run_ok(p);
+    ASSERT_STDOUT(r, "1048576\n");
+    whelk_result_free(r);
+    pthread_join(th, NULL);
+    whelk_pipeline_timeout(p, 200); /* nobody opens it now */
+    whelk_error_free(run_fail(p, WHELK_E_TIMEOUT));
+    whelk_pipeline_free(p);
+
+    dp = HPIPE("count");
+    whelk_pipeline_stdin(dp, WHELK_FEED);
+    dst = whelk_start(dp, &err);
+    ck_assert_msg(dst != NULL, "%s", err_desc(err));
+    p = HPIPE("cat");
+    whelk_pipeline_tee_proc(p, dst);
+    whelk_pipeline_stdin_bytes(p, in, n);
+    r = run_ok(p);
+    assert_bytes_out(r, in, n);
+    whelk_result_free(r);
+    r = wait_ok(dst);
+    snprintf(want, sizeof want, "%zu\n", n);
+    ASSERT_STDOUT(r, want);
+    whelk_result_free(r);
+    whelk_pipeline_free(p);
+    whelk_pipeline_free(dp);
+
+    rm = whelk_remote_new(whelk_cmd_new("sh", "-c", NULL));
+    ck_assert_ptr_nonnull(rm);
+    p = whelk_pipe(HCMD("cat", "errn:300000"), HCMD("cat", "exit:4"),
+                   (whelk_cmd *)NULL);
+    whelk_pipeline_remote(p, rm);
+    whelk_remote_free(rm);
+    whelk_pipeline_check(p, 0);
+    whelk_pipeline_stdin_bytes(p, in, n);
+    r = run_ok(p);
+    assert_bytes_out(r, in, n);
+    whelk_result_stderr(r, &len);
+    ck_assert_uint_eq(len, 300000);
+    ck_assert_int_eq(whelk_result_exit_code(r, 0), 0);
+    ck_assert_int_eq(whelk_result_exit_code(r, 1), 4);
+    whelk_result_free(r);
+    whelk_pipeline_free(p);
+
+    storm_stop(&st, 100);
+    ASSERT_FDS(fds);
+    ASSERT_NO_CHILDREN();
+    free(in);
+    free(ff);
 }
 END_TEST
 
@@ -440,7 +544,8 @@ static void *churner_main(void *arg)
                 now.st_dev != before[k].st_dev)
                 snprintf(c->why, sizeof c->why,
                          "round %ld: fd %d is no longer this thread's pipe "
-                         "(%s)", c->rounds, pf[k], strerror(errno));
+                         "(%s)",
+                         c->rounds, pf[k], strerror(errno));
             else if (close(pf[k]) < 0)
                 snprintf(c->why, sizeof c->why, "round %ld: close(%d): %s",
                          c->rounds, pf[k], strerror(errno));
@@ -698,6 +803,7 @@ void life_hostile_threads(Suite *s)
     tc = add_tcase(s, "hostile_threads", TEST_TIMEOUT, tmp_setup, tmp_teardown);
     tcase_add_test(tc, test_storm_run_entry_points);
     tcase_add_test(tc, test_storm_host_driven);
+    tcase_add_test(tc, test_storm_fifo_tee_proc_remote);
     tcase_add_test(tc, test_storm_threads_spawner_fd_churn);
     tc = life_tcase(s, "hostile_remote_stderr", 30);
     tcase_add_test(tc, test_remote_stderr_to_broken_host_stderr);
