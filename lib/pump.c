@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -689,10 +690,44 @@ int whelk__pump_fds(whelk_proc *pr, struct pollfd *fds, int timeout_ms)
     return done;
 }
 
+/* The longest a degraded poll (poll_in_pieces) sleeps between looks, ms. */
+#define PIECES_NAP_MS 10
+
+/*
+ * poll(2) refuses more entries than RLIMIT_NOFILE allows descriptors
+ * (EINVAL), counting the -1 placeholders, and can fail for want of kernel
+ * memory: a host that lowered its limit during the run, or a run whose
+ * slots outnumber that limit.  Then look at the entries in pieces the
+ * limit allows, without waiting, and when none is ready nap (at most
+ * wait ms, at most PIECES_NAP_MS) and look once more: slower, but the run
+ * goes on and ends, and the loop never spins.  poll's return value.
+ */
+static int poll_in_pieces(struct pollfd *fds, size_t nfds, int wait)
+{
+    struct rlimit rl;
+    size_t piece = nfds, off;
+    int round, total = 0;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < piece)
+        piece = rl.rlim_cur > 0 ? (size_t)rl.rlim_cur : 1;
+    for (round = 0; round < 2; round++) {
+        for (off = 0; off < nfds; off += piece) {
+            size_t k = nfds - off < piece ? nfds - off : piece;
+            int rc = poll(fds + off, k, 0);
+            total += rc > 0 ? rc : 0;
+        }
+        if (total > 0 || wait == 0 || round == 1)
+            break;
+        (void)poll(NULL, 0,
+                   wait < 0 || wait > PIECES_NAP_MS ? PIECES_NAP_MS : wait);
+    }
+    return total;
+}
+
 static int pump(whelk_proc *pr, struct pollfd *fds, int timeout_ms)
 {
     int64_t now = whelk__now_ms();
-    int rc;
+    int rc, wait;
 
     if (pr->finished || check_done(pr, now))
         return 1;
@@ -704,7 +739,10 @@ static int pump(whelk_proc *pr, struct pollfd *fds, int timeout_ms)
         if (read(pr->tfd, &ticks, sizeof ticks) < 0)
             ticks = 0;
     }
-    rc = poll(fds, whelk__proc_nfds(pr), next_wait(pr, now, timeout_ms));
+    wait = next_wait(pr, now, timeout_ms);
+    rc = poll(fds, whelk__proc_nfds(pr), wait);
+    if (rc < 0 && errno != EINTR)
+        rc = poll_in_pieces(fds, whelk__proc_nfds(pr), wait);
     return handle(pr, fds, rc);
 }
 

@@ -373,6 +373,100 @@ START_TEST(test_emfile_path_search)
 }
 END_TEST
 
+/* The same pipeline on "another machine" through the sh -c transport:
+ * the remote run's own pipes, mux and watchdog meet EMFILE in turn. */
+START_TEST(test_emfile_remote)
+{
+    whelk_remote *r = whelk_remote_new(whelk_cmd_new("sh", "-c", NULL));
+    whelk_pipeline *p = whelk_pipe(HCMD("cat", "err:one\\n"), HCMD("cat"),
+                                   HCMD("count", "err:e\\n"),
+                                   (whelk_cmd *)NULL);
+
+    ck_assert_ptr_nonnull(r);
+    whelk_pipeline_stdin_bytes(p, "hello", 5);
+    whelk_pipeline_remote(p, r);
+    step_emfile("remote", p, attempt_run, "5\n", 40);
+    whelk_pipeline_free(p);
+    whelk_remote_free(r);
+}
+END_TEST
+
+/* Descriptors run out after the start: the loop must finish the run
+ * with what it holds, whatever the shape; an on_exit retry, which plans
+ * anew (with the descriptors the first attempt gave back), succeeds or
+ * fails with EMFILE as a value (fail_ok). */
+static int retry_once(const whelk_result *r, const whelk_error *e, void *ud)
+{
+    (void)r;
+    (void)e;
+    return (*(int *)ud)++ == 0 ? WHELK_RETRY : 0;
+}
+
+static void low_after_start(const char *what, whelk_pipeline *p,
+                            const char *want, int fail_ok)
+{
+    struct rlimit old, low;
+    whelk_error *err = NULL;
+    whelk_result *r;
+    whelk_proc *pr;
+    int fds = count_open_fds();
+
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    pr = whelk_start(p, &err);
+    ck_assert_msg(pr != NULL, "%s: %s", what, err_desc(err));
+    low = old;
+    low.rlim_cur = (rlim_t)nth_free_fd(0);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    r = whelk_proc_wait(pr, &err);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    if (r) {
+        ASSERT_STDOUT(r, want);
+    } else {
+        ck_assert_msg(fail_ok && whelk_error_errno(err) == EMFILE,
+                      "%s: %s", what, err_desc(err));
+    }
+    whelk_result_free(r);
+    whelk_error_free(err);
+    ASSERT_FDS(fds);
+    ASSERT_NO_CHILDREN();
+}
+
+START_TEST(test_emfile_after_start)
+{
+    char *t = tmp_path("tee");
+    whelk_remote *rem = whelk_remote_new(whelk_cmd_new("sh", "-c", NULL));
+    whelk_pipeline *p;
+    int calls = 0;
+
+    p = whelk_pipe(HCMD("lines:1000"), HCMD("cat", "err:e\\n"),
+                   HCMD("count"), (whelk_cmd *)NULL);
+    whelk_pipeline_tee_file(p, t, 0);
+    whelk_pipeline_timeout(p, 60000);
+    whelk_pipeline_die_with_host(p, 1);
+    low_after_start("tee, deadline, die_with_host", p, "8893\n", 0);
+    whelk_pipeline_free(p);
+
+    p = whelk_pipe(HCMD("out:hello"),
+                   whelk_cmd_new_filter("upper", upper, NULL), HCMD("cat"),
+                   (whelk_cmd *)NULL);
+    low_after_start("filter", p, "HELLO", 0);
+    whelk_pipeline_free(p);
+
+    p = whelk_pipe(HCMD("out:hello"), HCMD("count"), (whelk_cmd *)NULL);
+    whelk_pipeline_remote(p, rem);
+    low_after_start("remote", p, "5\n", 0);
+    whelk_pipeline_free(p);
+
+    p = whelk_pipe(HCMD("out:hello"), HCMD("count"), (whelk_cmd *)NULL);
+    whelk_pipeline_on_exit(p, retry_once, &calls);
+    low_after_start("retry", p, "5\n", 1);
+    ck_assert_int_eq(calls, 2);
+    whelk_pipeline_free(p);
+    whelk_remote_free(rem);
+    free(t);
+}
+END_TEST
+
 /* Run fn(arg) in a child of the test and assert that it returned NULL
  * (else its text is the failure); the child's changes die with it. */
 static void in_child(const char *(*fn)(void *), void *arg)
@@ -751,6 +845,8 @@ void core_limits(Suite *s)
     tcase_add_test(tc, test_emfile_extra_fd);
     tcase_add_test(tc, test_emfile_stream);
     tcase_add_test(tc, test_emfile_path_search);
+    tcase_add_test(tc, test_emfile_after_start);
+    tcase_add_test(tc, test_emfile_remote);
     tcase_add_test(tc, test_emfile_decode);
     tcase_add_test(tc, test_exec_symlink_loop);
     tcase_add_test(tc, test_exec_trailing_slash);
