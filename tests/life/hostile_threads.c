@@ -642,6 +642,164 @@ START_TEST(test_storm_threads_spawner_fd_churn)
 }
 END_TEST
 
+/* ------------------------------------------ a host that reaps everything */
+
+/*
+ * libpipeline's way: a SIGCHLD handler (here without SA_RESTART) that
+ * reaps every child with waitpid(-1, WNOHANG).  The library cannot keep a
+ * status someone else took; what whelk.h promises is a result, or
+ * WHELK_E_IO with ECHILD (the output read kept in its result), or the
+ * run's own failure -- never a hang, a wrong status or a leak.  Four
+ * threads run at once.  A guard: it passes on the code before.
+ */
+static void reap_all(int sig)
+{
+    int e = errno;
+
+    (void)sig;
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    errno = e;
+}
+
+/* "" when r/err is one of the outcomes allowed, else what was wrong: a
+ * result (stdout out unless NULL, stage 0 exiting code), the failure kind,
+ * or WHELK_E_IO with ECHILD -- whose result, when the run had started
+ * (a later stage cannot join the group of a first one already reaped),
+ * still holds the output read. */
+static const char *reaped_outcome(const whelk_result *r, const whelk_error *err,
+                                  int kind, const char *out, int code)
+{
+    static __thread char why[512];
+    const whelk_result *got = r ? r : whelk_error_result(err);
+
+    why[0] = '\0';
+    if (!r && whelk_error_kind(err) != kind &&
+        !(whelk_error_kind(err) == WHELK_E_IO &&
+          whelk_error_errno(err) == ECHILD))
+        snprintf(why, sizeof why, "%s", err_desc(err));
+    else if (out && got && strcmp(whelk_result_stdout(got, NULL), out) != 0)
+        snprintf(why, sizeof why, "stdout \"%s\", expected \"%s\"",
+                 whelk_result_stdout(got, NULL), out);
+    else if (out && !got && whelk_error_kind(err) != WHELK_E_IO)
+        snprintf(why, sizeof why, "no result: %s", err_desc(err));
+    else if (r && whelk_result_exit_code(r, 0) != code)
+        snprintf(why, sizeof why, "exit code %d, expected %d",
+                 whelk_result_exit_code(r, 0), code);
+    return why;
+}
+
+typedef struct reaped_job {
+    int id;
+    char why[600];
+} reaped_job;
+
+static void *reaped_main(void *arg)
+{
+    reaped_job *j = arg;
+    int i;
+
+    for (i = 0; i < 6 && !j->why[0]; i++) {
+        whelk_pipeline *p;
+        whelk_result *r;
+        whelk_error *err = NULL;
+        whelk_proc *pr;
+        whelk_line l;
+        const char *why;
+        int64_t t0 = now_ms(), dt;
+        long nl = 0;
+
+        /* captured, checked off: exit 5 is a status, not a failure */
+        p = whelk_pipe(helper_cmd("lines:1000", (const char *)NULL),
+                       helper_cmd("count", "exit:5", (const char *)NULL),
+                       (whelk_cmd *)NULL);
+        whelk_pipeline_check(p, 0);
+        r = whelk_run(p, &err);
+        why = reaped_outcome(r, err, -1, "8893\n", 0);
+        if (!why[0] && r && whelk_result_exit_code(r, 1) != 5)
+            why = "the last stage's exit code is not 5";
+        if (why[0])
+            snprintf(j->why, sizeof j->why, "thread %d capture %d: %s", j->id,
+                     i, why);
+        whelk_result_free(r);
+        whelk_error_free(err);
+        whelk_pipeline_free(p);
+
+        /* a deadline still ends the run on time */
+        p = whelk_pipe(
+            helper_cmd("out:x\\n", "sleep:30000", (const char *)NULL),
+            (whelk_cmd *)NULL);
+        whelk_pipeline_timeout(p, 200);
+        whelk_pipeline_kill_grace(p, 200);
+        err = NULL;
+        t0 = now_ms();
+        r = whelk_run(p, &err);
+        dt = now_ms() - t0;
+        why = reaped_outcome(r, err, WHELK_E_TIMEOUT, NULL, 0);
+        if (!j->why[0] && (r || why[0] || dt > 200 + 200 + DRAIN_MS + SLACK_MS))
+            snprintf(j->why, sizeof j->why,
+                     "thread %d timeout %d: %s after %lld ms", j->id, i,
+                     r ? "a result" : why, (long long)dt);
+        whelk_result_free(r);
+        whelk_error_free(err);
+        whelk_pipeline_free(p);
+
+        /* pulled line by line, then waited for */
+        p = whelk_pipe(helper_cmd("lines:2000", (const char *)NULL),
+                       (whelk_cmd *)NULL);
+        whelk_pipeline_stdout(p, WHELK_PULL);
+        err = NULL;
+        pr = whelk_start(p, &err);
+        if (!pr) {
+            if (!j->why[0])
+                snprintf(j->why, sizeof j->why, "thread %d start: %s", j->id,
+                         err_desc(err));
+        } else {
+            int rc;
+            while ((rc = whelk_proc_read_line(pr, &l, -1)) > 0)
+                nl++;
+            r = whelk_proc_wait(pr, &err);
+            why = reaped_outcome(r, err, -1, NULL, 0);
+            if (!j->why[0] && (rc < 0 || nl != 2000 || why[0]))
+                snprintf(j->why, sizeof j->why,
+                         "thread %d pull %d: %ld lines (%s), %s", j->id, i, nl,
+                         rc < 0 ? strerror(errno) : "end", why);
+            whelk_result_free(r);
+        }
+        whelk_error_free(err);
+        whelk_pipeline_free(p);
+    }
+    return NULL;
+}
+
+START_TEST(test_sigchld_reaper_threads)
+{
+    struct sigaction sa, old;
+    pthread_t th[4];
+    reaped_job jobs[4];
+    int i, fds = count_open_fds();
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = reap_all;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_NOCLDSTOP; /* and no SA_RESTART */
+    ck_assert_int_eq(sigaction(SIGCHLD, &sa, &old), 0);
+    for (i = 0; i < 4; i++) {
+        memset(&jobs[i], 0, sizeof jobs[i]);
+        jobs[i].id = i;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, reaped_main, &jobs[i]),
+                         0);
+    }
+    for (i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    sigaction(SIGCHLD, &old, NULL);
+    for (i = 0; i < 4; i++)
+        ck_assert_msg(!jobs[i].why[0], "%s", jobs[i].why);
+    ASSERT_FDS(fds);
+    ASSERT_NO_CHILDREN();
+}
+END_TEST
+
 /* ------------------------------------- a remote stage's stderr, the host's */
 
 static whelk_pipeline *remote_err_pipe(whelk_cmd *c)
@@ -809,6 +967,7 @@ void life_hostile_threads(Suite *s)
     tcase_add_test(tc, test_storm_host_driven);
     tcase_add_test(tc, test_storm_fifo_tee_proc_remote);
     tcase_add_test(tc, test_storm_threads_spawner_fd_churn);
+    tcase_add_test(tc, test_sigchld_reaper_threads);
     tc = life_tcase(s, "hostile_remote_stderr", 30);
     tcase_add_test(tc, test_remote_stderr_to_broken_host_stderr);
     tcase_add_test(tc, test_remote_stderr_fd_full_pipe_deadline);
