@@ -1233,8 +1233,10 @@ WHELK_API int whelk_filter_write(whelk_filter *out, const void *data,
  * dropped) or WHELK_PULL -- else the run fails with WHELK_E_INVALID.  The
  * copies are the raw bytes, before decoding, in order, written by the run's
  * own loop in the thread that drives it; with WHELK_PULL they are made as
- * the host pulls.  A destination that stops reading (EPIPE) is dropped and
- * the others go on, as `tee -p` does.  Any number of tees may be added.
+ * the host pulls.  A destination that stops reading (EPIPE) or whose write
+ * fails (a tee file past the host's RLIMIT_FSIZE: EFBIG, never SIGXFSZ)
+ * is dropped and the others go on, as `tee -p` does.  Any number of tees
+ * may be added.
  *
  * The run's deadline (whelk_pipeline_timeout) covers its tees: a tee file
  * is opened inside it, and a write waits for a destination to take bytes

@@ -45,7 +45,8 @@ WHELK_INTERNAL void whelk__proc_release(whelk_proc *pr);
 /* Set the timerfd of whelk_proc_fd to the next event of the run. */
 WHELK_INTERNAL void whelk__proc_arm(whelk_proc *pr);
 WHELK_INTERNAL int whelk__proc_signal(whelk_proc *pr, int sig);
-/* write(2) that cannot raise SIGPIPE in the host (EPIPE instead). */
+/* write(2) that cannot raise SIGPIPE or SIGXFSZ in the host (EPIPE or
+ * EFBIG instead). */
 WHELK_INTERNAL ssize_t whelk__write_nosigpipe(int fd, const void *buf,
                                               size_t len);
 /* After a run is over (run.c): its outcome (verdict.h), after the on_exit

@@ -415,24 +415,37 @@ static void read_stream(whelk_proc *pr, whelk_stream *s)
 
 /* ---------------------------------------------------------------- stdin */
 
-/* write(2) that cannot kill the host with SIGPIPE: SIGPIPE is blocked in
- * this thread for the call and a SIGPIPE it raised is consumed. */
+/* The signal a failed write raised in the writer, by its errno: EPIPE
+ * (no reader), EFBIG (past the host's RLIMIT_FSIZE); else 0. */
+static int write_signal(int errnum)
+{
+    return errnum == EPIPE ? SIGPIPE : errnum == EFBIG ? SIGXFSZ : 0;
+}
+
+/* write(2) that cannot kill the host with SIGPIPE or SIGXFSZ (a tee file
+ * past the host's RLIMIT_FSIZE): both are blocked in this thread for the
+ * call and one it raised is consumed; the write fails with EPIPE or
+ * EFBIG. */
 ssize_t whelk__write_nosigpipe(int fd, const void *buf, size_t len)
 {
     sigset_t pipeset, old, pending;
-    int was_pending, e;
+    int sig, e;
     ssize_t n;
 
     sigemptyset(&pipeset);
     sigaddset(&pipeset, SIGPIPE);
+    sigaddset(&pipeset, SIGXFSZ);
     pthread_sigmask(SIG_BLOCK, &pipeset, &old);
     sigpending(&pending);
-    was_pending = sigismember(&pending, SIGPIPE);
     n = write(fd, buf, len);
     e = errno;
-    if (n < 0 && e == EPIPE && !was_pending) {
+    sig = n < 0 ? write_signal(e) : 0;
+    if (sig && !sigismember(&pending, sig)) {
         struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipeset, NULL, &zero) < 0 && errno == EINTR)
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        while (sigtimedwait(&one, NULL, &zero) < 0 && errno == EINTR)
             ;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);

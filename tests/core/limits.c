@@ -552,6 +552,44 @@ START_TEST(test_emfile_decode)
 }
 END_TEST
 
+/* A tee file the host writes past its own RLIMIT_FSIZE: the kernel
+ * answers EFBIG and raises SIGXFSZ, whose default kills the host.  The
+ * host lives; the tee took what fitted; the run's own output is whole. */
+START_TEST(test_tee_file_past_fsize)
+{
+    struct rlimit old, low;
+    char *t = tmp_path("tee");
+    whelk_pipeline *p = helper_pipe("outn:1048576", (const char *)NULL);
+    whelk_error *err = NULL;
+    whelk_result *r;
+    struct stat st;
+    sigset_t pending;
+    size_t len;
+
+    whelk_pipeline_tee_file(p, t, 0);
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    low = old;
+    low.rlim_cur = 65536;
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &low), 0);
+    r = whelk_run(p, &err);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    if (r) {
+        whelk_result_stdout(r, &len);
+        ck_assert_uint_eq(len, 1048576);
+    } else {
+        ck_assert_msg(whelk_error_errno(err) == EFBIG, "%s", err_desc(err));
+    }
+    ck_assert_int_eq(stat(t, &st), 0);
+    ck_assert_int_le(st.st_size, 65536);
+    ck_assert_int_eq(sigpending(&pending), 0);
+    ck_assert_msg(!sigismember(&pending, SIGXFSZ), "a SIGXFSZ is pending");
+    whelk_result_free(r);
+    whelk_error_free(err);
+    whelk_pipeline_free(p);
+    free(t);
+}
+END_TEST
+
 /* ------------------------------------------------ processes run out */
 
 /*
@@ -846,6 +884,7 @@ void core_limits(Suite *s)
     tcase_add_test(tc, test_emfile_stream);
     tcase_add_test(tc, test_emfile_path_search);
     tcase_add_test(tc, test_emfile_after_start);
+    tcase_add_test(tc, test_tee_file_past_fsize);
     tcase_add_test(tc, test_emfile_remote);
     tcase_add_test(tc, test_emfile_decode);
     tcase_add_test(tc, test_exec_symlink_loop);
