@@ -467,6 +467,73 @@ START_TEST(test_emfile_after_start)
 }
 END_TEST
 
+/* The same in whelk_run_many and a host's own poll loop on
+ * whelk_proc_step: a line callback lowers the limit while every run is
+ * in flight; they all finish. */
+static int lower_on_line(const whelk_line *l, void *ud)
+{
+    struct rlimit low;
+
+    (void)l;
+    if (!*(int *)ud) {
+        *(int *)ud = 1;
+        ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &low), 0);
+        low.rlim_cur = (rlim_t)nth_free_fd(0);
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    }
+    return 0;
+}
+
+START_TEST(test_emfile_during_many_and_step)
+{
+    struct rlimit old;
+    whelk_pipeline *ps[4];
+    whelk_result *rs[4];
+    whelk_error *es[4];
+    whelk_proc *pr;
+    whelk_result *r;
+    whelk_error *err = NULL;
+    int lowered = 0, fds = count_open_fds(), done = 0;
+    size_t i;
+
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    for (i = 0; i < 4; i++) {
+        ps[i] = whelk_pipe(HCMD("lines:300", "err:e\\n"), HCMD("cat"),
+                           HCMD("count"), (whelk_cmd *)NULL);
+        whelk_pipeline_stdin_bytes(ps[i], "x", 1);
+    }
+    whelk_pipeline_stdout(ps[0], WHELK_STREAM);
+    whelk_pipeline_on_line(ps[0], WHELK_STDERR, lower_on_line, &lowered);
+    ck_assert_uint_eq(whelk_run_many(ps, 4, 4, rs, es), 0);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ck_assert(lowered);
+    for (i = 1; i < 4; i++) {
+        ASSERT_STDOUT(rs[i], "2592\n");
+        whelk_result_free(rs[i]);
+    }
+    whelk_result_free(rs[0]);
+    ASSERT_FDS(fds);
+    ASSERT_NO_CHILDREN();
+
+    lowered = 0;
+    pr = whelk_start(ps[0], &err);
+    ck_assert_msg(pr != NULL, "%s", err_desc(err));
+    while (!done) {
+        done = whelk_proc_step(pr, 1000);
+        ck_assert_int_ge(done, 0);
+    }
+    r = whelk_proc_wait(pr, &err);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ck_assert_msg(r != NULL, "%s", err_desc(err));
+    ck_assert(lowered);
+    whelk_result_free(r);
+    ASSERT_FDS(fds);
+    ASSERT_NO_CHILDREN();
+    for (i = 0; i < 4; i++)
+        whelk_pipeline_free(ps[i]);
+}
+END_TEST
+
 /* Run fn(arg) in a child of the test and assert that it returned NULL
  * (else its text is the failure); the child's changes die with it. */
 static void in_child(const char *(*fn)(void *), void *arg)
@@ -684,6 +751,70 @@ static void nproc_in_child(whelk_pipeline *p, const char *want)
     whelk_pipeline_free(p);
 }
 
+/* EAGAIN is transient: on_exit sees the failed start (its error, no
+ * result), gives the processes back and asks for a retry, which runs.
+ * With lim 2 the first stage starts and the second cannot: the first
+ * is stopped and reaped before the retry. */
+static int nproc_retry_hook(const whelk_result *r, const whelk_error *e,
+                            void *ud)
+{
+    struct rlimit *old = ud;
+
+    if (r || !e || whelk_error_errno(e) != EAGAIN)
+        return 0;
+    (void)setrlimit(RLIMIT_NPROC, old);
+    return WHELK_RETRY;
+}
+
+static const char *nproc_retry(void *arg)
+{
+    static char why[512];
+    whelk_pipeline *p = arg;
+    struct rlimit old, low;
+    int lim, fds = count_open_fds();
+
+    if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+        return "cannot become nobody";
+    if (getrlimit(RLIMIT_NPROC, &old) < 0)
+        return "getrlimit";
+    whelk_pipeline_on_exit(p, nproc_retry_hook, &old);
+    for (lim = 0; lim <= 4; lim++) {
+        whelk_error *err = NULL;
+        whelk_result *r;
+
+        low = old;
+        low.rlim_cur = (rlim_t)lim;
+        if (setrlimit(RLIMIT_NPROC, &low) < 0)
+            return "setrlimit";
+        r = whelk_run(p, &err);
+        if (setrlimit(RLIMIT_NPROC, &old) < 0)
+            return "setrlimit back";
+        if (!r || strcmp(whelk_result_stdout(r, NULL), "3\n") != 0) {
+            snprintf(why, sizeof why, "lim %d: %s", lim, err_desc(err));
+            return why;
+        }
+        whelk_result_free(r);
+        if (count_open_fds() != fds || count_children() != 0)
+            return "descriptors or children left";
+    }
+    return NULL;
+}
+
+START_TEST(test_nproc_retry)
+{
+    whelk_pipeline *p = whelk_pipe(HCMD("out:abc"), HCMD("cat"),
+                                   HCMD("count"), (whelk_cmd *)NULL);
+    size_t i;
+
+    ck_assert_msg(geteuid() == 0, "the RLIMIT_NPROC tests need root");
+    for (i = 0; i < whelk_pipeline_ncmds(p); i++)
+        whelk_cmd_setenv(whelk_pipeline_cmd(p, i), "ASAN_OPTIONS",
+                         "detect_leaks=0");
+    in_child(nproc_retry, p);
+    whelk_pipeline_free(p);
+}
+END_TEST
+
 START_TEST(test_nproc_three_stages)
 {
     whelk_pipeline *p = whelk_pipe(HCMD("out:abc"), HCMD("cat", "err:e\\n"),
@@ -884,6 +1015,7 @@ void core_limits(Suite *s)
     tcase_add_test(tc, test_emfile_stream);
     tcase_add_test(tc, test_emfile_path_search);
     tcase_add_test(tc, test_emfile_after_start);
+    tcase_add_test(tc, test_emfile_during_many_and_step);
     tcase_add_test(tc, test_tee_file_past_fsize);
     tcase_add_test(tc, test_emfile_remote);
     tcase_add_test(tc, test_emfile_decode);
@@ -895,4 +1027,5 @@ void core_limits(Suite *s)
     tcase_add_test(tc, test_nproc_three_stages);
     tcase_add_test(tc, test_nproc_setup);
     tcase_add_test(tc, test_nproc_die_with_host);
+    tcase_add_test(tc, test_nproc_retry);
 }
