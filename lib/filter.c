@@ -21,6 +21,7 @@
 #include "fault.h"
 #include "proc.h"
 #include "plan.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,7 +105,7 @@ static int is_ours_out(const whelk_pipeline *p, size_t i, size_t n)
 /* A copy of the plan's descriptor above 2, close-on-exec. */
 static int take_fd(int fd)
 {
-    return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return fd < 0 ? -1 : whelk__dup_high(fd);
 }
 
 int whelk__filters_start(whelk_proc *pr, struct whelk_filters **out)

@@ -456,7 +456,7 @@ static int borrow(builder *b, int fd, int is_inherit)
         }
         return fd;
     }
-    d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    d = whelk__dup_high(fd);
     if (d < 0 && errno == EBADF && is_inherit)
         return devnull(b);
     if (d < 0) {

@@ -33,6 +33,7 @@
 #include "quote.h"
 #include "result.h"
 #include "tee.h"
+#include "sys.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -689,12 +690,7 @@ static int make_live(whelk_rrun *rr)
         return -1;
     }
     for (i = 0; i < 2; i++) {
-        if (rr->live[i] <= 2) {
-            int hi = fcntl(rr->live[i], F_DUPFD_CLOEXEC, 3), e = errno;
-            close(rr->live[i]);
-            rr->live[i] = hi;
-            errno = e;
-        }
+        rr->live[i] = whelk__fd_high(rr->live[i]);
         if (rr->live[i] < 0)
             return -1;
     }

@@ -37,13 +37,23 @@ int whelk__is_refusal(int errnum)
     return errnum == ENOSYS || errnum == EPERM;
 }
 
+int whelk__dup_high(int fd)
+{
+    int hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+    /* EINVAL for an open fd: the floor 3 is at or above the limit */
+    if (hi < 0 && errno == EINVAL && fcntl(fd, F_GETFD) >= 0)
+        errno = EMFILE;
+    return hi;
+}
+
 int whelk__fd_high(int fd)
 {
     int hi, e;
 
     if (fd < 0 || fd > 2)
         return fd;
-    hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    hi = whelk__dup_high(fd);
     e = errno;
     close(fd);
     errno = e;

@@ -39,6 +39,10 @@ WHELK_INTERNAL int whelk__is_refusal(int errnum);
  * and this one another thread of a host that closed 0, 1 or 2 could see
  * it there; a run in flight never leaves one there. */
 WHELK_INTERNAL int whelk__fd_high(int fd);
+/* A close-on-exec duplicate of fd above 2 (fd stays open).  -1 with errno;
+ * EMFILE, not fcntl's EINVAL, when RLIMIT_NOFILE allows no descriptor
+ * above 2. */
+WHELK_INTERNAL int whelk__dup_high(int fd);
 
 /* A pidfd (close-on-exec, above 2) for our unreaped child pid, or -1 with
  * errno: ESRCH when it is already gone, ENOSYS when pidfd_open is refused

@@ -534,6 +534,46 @@ START_TEST(test_emfile_during_many_and_step)
 }
 END_TEST
 
+/* A daemon host (0, 1 and 2 closed): every descriptor the library makes
+ * lands low first and is moved above 2, a second descriptor at each step
+ * that can be the one refused.  Each run still ends in EMFILE or
+ * success, leaving 0, 1 and 2 closed and nothing else open. */
+START_TEST(test_emfile_std_fds_closed)
+{
+    int saved[3], i;
+    whelk_pipeline *p = whelk_pipe(HCMD("cat", "err:e\\n"), HCMD("count"),
+                                   (whelk_cmd *)NULL);
+    whelk_pipeline *fp = whelk_pipe(HCMD("cat"), HCMD("cat", "err:e\\n"),
+                                    HCMD("count"), (whelk_cmd *)NULL);
+    whelk_pipeline *dp = whelk_pipe(HCMD("cat"), HCMD("count"),
+                                    (whelk_cmd *)NULL);
+
+    whelk_pipeline_stdin_bytes(p, "hello", 5);
+    whelk_pipeline_timeout(p, 60000);
+    whelk_pipeline_stdin(fp, WHELK_FEED);
+    whelk_pipeline_stdout(fp, WHELK_PULL);
+    whelk_pipeline_stdin_bytes(dp, "hello", 5);
+    whelk_pipeline_die_with_host(dp, 1);
+    for (i = 0; i < 3; i++) {
+        saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 10);
+        close(i);
+    }
+    step_emfile("0-2 closed", p, attempt_run, "5\n", 30);
+    step_emfile("0-2 closed, feed and pull", fp, attempt_feed_pull, NULL, 30);
+    step_emfile("0-2 closed, die_with_host", dp, attempt_run, "5\n", 30);
+    for (i = 0; i < 3; i++)
+        ck_assert_msg(!fd_is_open(i), "the library left fd %d open", i);
+    for (i = 0; i < 3; i++)
+        if (saved[i] >= 0) {
+            dup2(saved[i], i);
+            close(saved[i]);
+        }
+    whelk_pipeline_free(p);
+    whelk_pipeline_free(fp);
+    whelk_pipeline_free(dp);
+}
+END_TEST
+
 /* Run fn(arg) in a child of the test and assert that it returned NULL
  * (else its text is the failure); the child's changes die with it. */
 static void in_child(const char *(*fn)(void *), void *arg)
@@ -1016,6 +1056,7 @@ void core_limits(Suite *s)
     tcase_add_test(tc, test_emfile_path_search);
     tcase_add_test(tc, test_emfile_after_start);
     tcase_add_test(tc, test_emfile_during_many_and_step);
+    tcase_add_test(tc, test_emfile_std_fds_closed);
     tcase_add_test(tc, test_tee_file_past_fsize);
     tcase_add_test(tc, test_emfile_remote);
     tcase_add_test(tc, test_emfile_decode);
