@@ -214,8 +214,8 @@ static int attempt_streams(whelk_pipeline *p, whelk_error **err, void *arg)
 
 START_TEST(test_emfile_streams)
 {
-    whelk_pipeline *p = whelk_pipe(HCMD("cat"), HCMD("count"),
-                                   (whelk_cmd *)NULL);
+    whelk_pipeline *p =
+        whelk_pipe(HCMD("cat"), HCMD("count"), (whelk_cmd *)NULL);
 
     whelk_pipeline_stdin(p, WHELK_FEED);
     whelk_pipeline_stdout(p, WHELK_PULL);
@@ -253,10 +253,10 @@ static int attempt_popen_w(whelk_pipeline *p, whelk_error **err, void *arg)
 
 START_TEST(test_emfile_popen)
 {
-    whelk_pipeline *p = whelk_pipe(HCMD("out:x\\n"), HCMD("cat"),
-                                   (whelk_cmd *)NULL);
-    whelk_pipeline *w = whelk_pipe(HCMD("cat"), HCMD("drain"),
-                                   (whelk_cmd *)NULL);
+    whelk_pipeline *p =
+        whelk_pipe(HCMD("out:x\\n"), HCMD("cat"), (whelk_cmd *)NULL);
+    whelk_pipeline *w =
+        whelk_pipe(HCMD("cat"), HCMD("drain"), (whelk_cmd *)NULL);
 
     step_emfile("popen r", p, attempt_popen_r, NULL, 24);
     step_emfile("popen w", w, attempt_popen_w, NULL, 24);
@@ -268,8 +268,8 @@ END_TEST
 /* die_with_host: the run's spawning thread. */
 START_TEST(test_emfile_die_with_host)
 {
-    whelk_pipeline *p = whelk_pipe(HCMD("cat"), HCMD("count"),
-                                   (whelk_cmd *)NULL);
+    whelk_pipeline *p =
+        whelk_pipe(HCMD("cat"), HCMD("count"), (whelk_cmd *)NULL);
 
     whelk_pipeline_stdin_bytes(p, "hello", 5);
     whelk_pipeline_die_with_host(p, 1);
@@ -294,9 +294,9 @@ static int upper(whelk_filter *out, const void *data, size_t len, void *ud)
 
 START_TEST(test_emfile_filter)
 {
-    whelk_pipeline *p = whelk_pipe(HCMD("cat"),
-                                   whelk_cmd_new_filter("upper", upper, NULL),
-                                   HCMD("cat"), (whelk_cmd *)NULL);
+    whelk_pipeline *p =
+        whelk_pipe(HCMD("cat"), whelk_cmd_new_filter("upper", upper, NULL),
+                   HCMD("cat"), (whelk_cmd *)NULL);
 
     whelk_pipeline_stdin_bytes(p, "hello", 5);
     step_emfile("filter", p, attempt_run, "HELLO", 30);
@@ -378,9 +378,9 @@ END_TEST
 START_TEST(test_emfile_remote)
 {
     whelk_remote *r = whelk_remote_new(whelk_cmd_new("sh", "-c", NULL));
-    whelk_pipeline *p = whelk_pipe(HCMD("cat", "err:one\\n"), HCMD("cat"),
-                                   HCMD("count", "err:e\\n"),
-                                   (whelk_cmd *)NULL);
+    whelk_pipeline *p =
+        whelk_pipe(HCMD("cat", "err:one\\n"), HCMD("cat"),
+                   HCMD("count", "err:e\\n"), (whelk_cmd *)NULL);
 
     ck_assert_ptr_nonnull(r);
     whelk_pipeline_stdin_bytes(p, "hello", 5);
@@ -422,8 +422,8 @@ static void low_after_start(const char *what, whelk_pipeline *p,
     if (r) {
         ASSERT_STDOUT(r, want);
     } else {
-        ck_assert_msg(fail_ok && whelk_error_errno(err) == EMFILE,
-                      "%s: %s", what, err_desc(err));
+        ck_assert_msg(fail_ok && whelk_error_errno(err) == EMFILE, "%s: %s",
+                      what, err_desc(err));
     }
     whelk_result_free(r);
     whelk_error_free(err);
@@ -438,8 +438,8 @@ START_TEST(test_emfile_after_start)
     whelk_pipeline *p;
     int calls = 0;
 
-    p = whelk_pipe(HCMD("lines:1000"), HCMD("cat", "err:e\\n"),
-                   HCMD("count"), (whelk_cmd *)NULL);
+    p = whelk_pipe(HCMD("lines:1000"), HCMD("cat", "err:e\\n"), HCMD("count"),
+                   (whelk_cmd *)NULL);
     whelk_pipeline_tee_file(p, t, 0);
     whelk_pipeline_timeout(p, 60000);
     whelk_pipeline_die_with_host(p, 1);
@@ -541,12 +541,12 @@ END_TEST
 START_TEST(test_emfile_std_fds_closed)
 {
     int saved[3], i;
-    whelk_pipeline *p = whelk_pipe(HCMD("cat", "err:e\\n"), HCMD("count"),
-                                   (whelk_cmd *)NULL);
+    whelk_pipeline *p =
+        whelk_pipe(HCMD("cat", "err:e\\n"), HCMD("count"), (whelk_cmd *)NULL);
     whelk_pipeline *fp = whelk_pipe(HCMD("cat"), HCMD("cat", "err:e\\n"),
                                     HCMD("count"), (whelk_cmd *)NULL);
-    whelk_pipeline *dp = whelk_pipe(HCMD("cat"), HCMD("count"),
-                                    (whelk_cmd *)NULL);
+    whelk_pipeline *dp =
+        whelk_pipe(HCMD("cat"), HCMD("count"), (whelk_cmd *)NULL);
 
     whelk_pipeline_stdin_bytes(p, "hello", 5);
     whelk_pipeline_timeout(p, 60000);
@@ -749,9 +749,10 @@ static const char *nproc_runs(whelk_pipeline *p, const char *want)
         whelk_error_free(err);
         if (count_open_fds() != fds || count_children() != 0) {
             char *l = fd_list();
-            snprintf(why, sizeof why, "lim %d: %d fds (%d before: %s), "
-                     "%d children", lim, count_open_fds(), fds, l,
-                     count_children());
+            snprintf(why, sizeof why,
+                     "lim %d: %d fds (%d before: %s), "
+                     "%d children",
+                     lim, count_open_fds(), fds, l, count_children());
             free(l);
             return why;
         }
@@ -842,8 +843,8 @@ static const char *nproc_retry(void *arg)
 
 START_TEST(test_nproc_retry)
 {
-    whelk_pipeline *p = whelk_pipe(HCMD("out:abc"), HCMD("cat"),
-                                   HCMD("count"), (whelk_cmd *)NULL);
+    whelk_pipeline *p = whelk_pipe(HCMD("out:abc"), HCMD("cat"), HCMD("count"),
+                                   (whelk_cmd *)NULL);
     size_t i;
 
     ck_assert_msg(geteuid() == 0, "the RLIMIT_NPROC tests need root");
@@ -880,8 +881,8 @@ END_TEST
 
 START_TEST(test_nproc_die_with_host)
 {
-    whelk_pipeline *p = whelk_pipe(HCMD("out:abc"), HCMD("count"),
-                                   (whelk_cmd *)NULL);
+    whelk_pipeline *p =
+        whelk_pipe(HCMD("out:abc"), HCMD("count"), (whelk_cmd *)NULL);
 
     whelk_pipeline_die_with_host(p, 1);
     nproc_in_child(p, "3\n");
@@ -916,8 +917,8 @@ END_TEST
 START_TEST(test_exec_trailing_slash)
 {
     char *prog = xasprintf("%s/", HELPER);
-    whelk_pipeline *p = whelk_pipe(whelk_cmd_new(prog, "out:x", NULL),
-                                   (whelk_cmd *)NULL);
+    whelk_pipeline *p =
+        whelk_pipe(whelk_cmd_new(prog, "out:x", NULL), (whelk_cmd *)NULL);
     whelk_error *err = run_fail(p, WHELK_E_EXEC);
 
     ck_assert_msg(whelk_error_errno(err) == ENOTDIR, "%s", err_desc(err));
@@ -1016,9 +1017,9 @@ END_TEST
 START_TEST(test_capture_limit_huge_stderr)
 {
     struct rusage before, after;
-    whelk_pipeline *p = whelk_pipe(HCMD("errn:104857600", "outn:8388608"),
-                                   HCMD("cat", "outn:8388608", "errn:64"),
-                                   (whelk_cmd *)NULL);
+    whelk_pipeline *p =
+        whelk_pipe(HCMD("errn:104857600", "outn:8388608"),
+                   HCMD("cat", "outn:8388608", "errn:64"), (whelk_cmd *)NULL);
     whelk_result *r;
     const char *s;
     size_t len;
@@ -1034,7 +1035,8 @@ START_TEST(test_capture_limit_huge_stderr)
     ck_assert_uint_le(len, 2 * 4096);
     ck_assert(whelk_result_truncated(r));
     ck_assert_msg(after.ru_maxrss - before.ru_maxrss < 32 * 1024,
-                  "the host grew by %ld KiB", after.ru_maxrss - before.ru_maxrss);
+                  "the host grew by %ld KiB",
+                  after.ru_maxrss - before.ru_maxrss);
     whelk_result_free(r);
     whelk_pipeline_free(p);
 }
