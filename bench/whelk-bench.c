@@ -495,6 +495,16 @@ static void w_spawn(int argc, char **argv)
 
 /* ============================================================== capture */
 
+/* A streaming worker's optional third argument, PASSES (at least 1). */
+static unsigned long passes_arg(int argc, char **argv)
+{
+    unsigned long passes = argc > 2 ? parse_ul(argv[2]) : 1;
+
+    if (passes < 1)
+        werr("bad PASSES %s", argv[2]);
+    return passes;
+}
+
 /* One pass: PEER captures the N bytes of the writer started with WARGV;
  * the seconds it took. */
 static double capture_pass(const char *peer, char **wargv, unsigned long n)
@@ -590,8 +600,7 @@ static void w_capture(int argc, char **argv)
     if (argc < 2)
         werr("usage: capture PEER BYTES [PASSES]");
     n = parse_ul(argv[1]);
-    if (argc > 2 && (passes = parse_ul(argv[2])) < 1)
-        werr("bad PASSES %s", argv[2]);
+    passes = passes_arg(argc, argv);
     snprintf(nbuf, sizeof nbuf, "%lu", n);
     for (i = 0; i < passes; i++) {
         double dt = capture_pass(argv[0], wargv, n);
@@ -835,8 +844,8 @@ static void w_lines(int argc, char **argv, int mode)
     if (argc < 2)
         werr("usage: lines PEER NLINES [PASSES]");
     n = parse_ul(argv[1]);
-    if (argc > 2 && mode != LINES_RSS && (passes = parse_ul(argv[2])) < 1)
-        werr("bad PASSES %s", argv[2]);
+    if (mode != LINES_RSS)
+        passes = passes_arg(argc, argv);
     snprintf(nbuf, sizeof nbuf, "%lu", n);
     for (i = 0; i < passes; i++) {
         double t0 = now_s(), c0 = cpu_s(), v;
