@@ -16,20 +16,6 @@
  */
 #include "setup/setup.h"
 
-/* Identity tests run a copy of the helper in a new directory under /tmp
- * (mode 0777): the build tree may sit where the dropped user cannot go (a
- * checkout under /root).  The copy's path, malloc'd. */
-char *helper_copy(const char *dir)
-{
-    char *to = path_join(dir, "whelk-helper"), *data;
-    size_t len;
-
-    ck_assert_ptr_nonnull(data = slurp(HELPER, &len));
-    ck_assert_int_eq(write_file(to, data, len, 0755), 0);
-    free(data);
-    return to;
-}
-
 /* ===================================================================== */
 
 static Suite *setup_suite(void)

@@ -564,3 +564,14 @@ int run_suite(Suite *s)
     srunner_free(sr);
     return failed != 0;
 }
+
+char *helper_copy(const char *dir)
+{
+    char *to = path_join(dir, "whelk-helper"), *data;
+    size_t len;
+
+    ck_assert_ptr_nonnull(data = slurp(HELPER, &len));
+    ck_assert_int_eq(write_file(to, data, len, 0755), 0);
+    free(data);
+    return to;
+}

@@ -139,6 +139,11 @@ int path_exists(const char *path);
 
 /* malloc'd "dir/name". */
 char *path_join(const char *dir, const char *name);
+/* A copy of the helper in DIR (mode 0755), for tests that run it as
+ * another user: the build tree may sit where that user cannot go (a
+ * checkout under /root, a CI clone under a 0700 mktemp directory).  The
+ * copy's path, malloc'd. */
+char *helper_copy(const char *dir);
 
 /* malloc'd printf. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

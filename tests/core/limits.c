@@ -9,6 +9,7 @@
 #include "core.h"
 
 #include <grp.h>
+#include <stdarg.h>
 
 #define HCMD(...) helper_cmd(__VA_ARGS__, (const char *)NULL)
 
@@ -841,28 +842,69 @@ static const char *nproc_retry(void *arg)
     return NULL;
 }
 
+/* The RLIMIT_NPROC tests run as nobody: a copy of the helper in a
+ * directory under /tmp that nobody may enter (helper_copy says why). */
+static char *nproc_dir, *nproc_helper;
+
+static void nproc_setup(void)
+{
+    ck_assert_msg(geteuid() == 0, "the RLIMIT_NPROC tests need root");
+    ck_assert_ptr_nonnull(nproc_dir = make_tmpdir_in("/tmp"));
+    ck_assert_int_eq(chmod(nproc_dir, 0755), 0);
+    nproc_helper = helper_copy(nproc_dir);
+}
+
+static void nproc_teardown(void)
+{
+    rm_rf(nproc_dir);
+    free(nproc_dir);
+    free(nproc_helper);
+    nproc_dir = nproc_helper = NULL;
+}
+
+static whelk_cmd *nproc_cmd(const char *first, ...)
+{
+    whelk_cmd *c = whelk_cmd_new(nproc_helper, (const char *)NULL);
+    va_list ap;
+    const char *a;
+
+    ck_assert_ptr_nonnull(c);
+    va_start(ap, first);
+    for (a = first; a; a = va_arg(ap, const char *))
+        whelk_cmd_arg(c, a);
+    va_end(ap);
+    return c;
+}
+#define NCMD(...) nproc_cmd(__VA_ARGS__, (const char *)NULL)
+
 START_TEST(test_nproc_retry)
 {
-    whelk_pipeline *p = whelk_pipe(HCMD("out:abc"), HCMD("cat"), HCMD("count"),
-                                   (whelk_cmd *)NULL);
+    whelk_pipeline *p;
     size_t i;
 
-    ck_assert_msg(geteuid() == 0, "the RLIMIT_NPROC tests need root");
+    nproc_setup();
+    p = whelk_pipe(NCMD("out:abc"), NCMD("cat"), NCMD("count"),
+                   (whelk_cmd *)NULL);
     for (i = 0; i < whelk_pipeline_ncmds(p); i++)
         whelk_cmd_setenv(whelk_pipeline_cmd(p, i), "ASAN_OPTIONS",
                          "detect_leaks=0");
     in_child(nproc_retry, p);
     whelk_pipeline_free(p);
+    nproc_teardown();
 }
 END_TEST
 
 START_TEST(test_nproc_three_stages)
 {
-    whelk_pipeline *p = whelk_pipe(HCMD("out:abc"), HCMD("cat", "err:e\\n"),
-                                   HCMD("count"), (whelk_cmd *)NULL);
+    whelk_pipeline *p;
+
+    nproc_setup();
+    p = whelk_pipe(NCMD("out:abc"), NCMD("cat", "err:e\\n"), NCMD("count"),
+                   (whelk_cmd *)NULL);
 
     whelk_pipeline_stdin_bytes(p, "in", 2);
     nproc_in_child(p, "3\n");
+    nproc_teardown();
 }
 END_TEST
 
@@ -870,22 +912,28 @@ END_TEST
  * die_with_host (a spawning thread counts as a process). */
 START_TEST(test_nproc_setup)
 {
-    whelk_cmd *c = HCMD("out:abc");
+    whelk_cmd *c;
     whelk_pipeline *p;
 
+    nproc_setup();
+    c = NCMD("out:abc");
     whelk_cmd_umask(c, 077);
-    p = whelk_pipe(c, HCMD("count"), (whelk_cmd *)NULL);
+    p = whelk_pipe(c, NCMD("count"), (whelk_cmd *)NULL);
     nproc_in_child(p, "3\n");
+    nproc_teardown();
 }
 END_TEST
 
 START_TEST(test_nproc_die_with_host)
 {
-    whelk_pipeline *p =
-        whelk_pipe(HCMD("out:abc"), HCMD("count"), (whelk_cmd *)NULL);
+    whelk_pipeline *p;
+
+    nproc_setup();
+    p = whelk_pipe(NCMD("out:abc"), NCMD("count"), (whelk_cmd *)NULL);
 
     whelk_pipeline_die_with_host(p, 1);
     nproc_in_child(p, "3\n");
+    nproc_teardown();
 }
 END_TEST
 

@@ -38,7 +38,6 @@
 /* Identity tests run a copy of the helper in a new directory under /tmp
  * (mode 0777): the build tree may sit where the dropped user cannot go (a
  * checkout under /root).  The copy's path, malloc'd. */
-char *helper_copy(const char *dir);
 
 /* The topics, in the order the suite runs them. */
 void setup_argstr(Suite *s);
