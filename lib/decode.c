@@ -19,9 +19,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "decode.h"
-#include "errors.h"
 #include "integer.h"
-#include "names.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -676,19 +674,6 @@ int whelk__iconv_open_errno(void)
         return errno == EMFILE || errno == ENFILE ? errno : EINVAL;
     close(fd);
     return EINVAL;
-}
-
-whelk_error *whelk__encoding_error(const char *encoding, int errnum)
-{
-    if (errnum == ENOMEM)
-        return (whelk_error *)&whelk__nomem_error;
-    if (errnum == EMFILE || errnum == ENFILE)
-        return whelk__error_new(WHELK_E_IO, errnum, WHELK_NO_STAGE, NULL,
-                                "cannot load the converter of encoding "
-                                "\"%s\": %s",
-                                encoding, whelk__strerror(errnum));
-    return whelk__error_new(WHELK_E_INVALID, errnum, WHELK_NO_STAGE, NULL,
-                            "unknown encoding \"%s\"", encoding);
 }
 
 whelk_decoder *whelk__decoder_new(const char *encoding, int policy, int *errnum)

@@ -39,11 +39,6 @@ WHELK_INTERNAL int whelk__encode(const char *encoding, const void *in,
  * configuration and modules from files, then says only EINVAL); else
  * EINVAL, an encoding iconv does not know. */
 WHELK_INTERNAL int whelk__iconv_open_errno(void);
-/* The run's error for a converter of encoding that could not be made
- * (errnum from whelk__decoder_new or whelk__encode): WHELK_E_NOMEM,
- * WHELK_E_IO for EMFILE/ENFILE, else WHELK_E_INVALID "unknown encoding". */
-WHELK_INTERNAL whelk_error *whelk__encoding_error(const char *encoding,
-                                                  int errnum);
 /* The iconv name of encoding ("locale" resolved). */
 WHELK_INTERNAL const char *whelk__charset(const char *encoding);
 

@@ -5,6 +5,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "fault.h"
+#include "names.h"
 #include "errors.h"
 #include "quote.h"
 
@@ -198,4 +199,17 @@ void whelk_error_free(whelk_error *e)
     free(e->command);
     whelk_result_free(e->result);
     free(e);
+}
+
+whelk_error *whelk__encoding_error(const char *encoding, int errnum)
+{
+    if (errnum == ENOMEM)
+        return (whelk_error *)&whelk__nomem_error;
+    if (errnum == EMFILE || errnum == ENFILE)
+        return whelk__error_new(WHELK_E_IO, errnum, WHELK_NO_STAGE, NULL,
+                                "cannot load the converter of encoding "
+                                "\"%s\": %s",
+                                encoding, whelk__strerror(errnum));
+    return whelk__error_new(WHELK_E_INVALID, errnum, WHELK_NO_STAGE, NULL,
+                            "unknown encoding \"%s\"", encoding);
 }

@@ -49,6 +49,12 @@ WHELK_INTERNAL const char *whelk__stage_label(char *buf, size_t size,
  * error.  Returns e. */
 WHELK_INTERNAL whelk_error *whelk__error_set_callback_value(whelk_error *e,
                                                             int value);
+/* The run's error for a converter of encoding that could not be made
+ * (errnum from whelk__decoder_new or whelk__encode): WHELK_E_NOMEM,
+ * WHELK_E_IO for EMFILE/ENFILE, else WHELK_E_INVALID "unknown encoding".
+ * (Here and not in decode.c, which stands alone for the fuzzers.) */
+WHELK_INTERNAL whelk_error *whelk__encoding_error(const char *encoding,
+                                                  int errnum);
 WHELK_INTERNAL extern const whelk_error whelk__nomem_error;
 
 #endif /* WHELK_ERRORS_H */
